@@ -1,0 +1,369 @@
+"""Checkpoint reading, strict loading and atomic saving.
+
+* :func:`read_checkpoint` never executes pickled code: files are read with ``torch.load(weights_only=True)``
+  plus a small allow-list for the official SemAttNet ``.pth.tar`` files, which pickle an
+  ``argparse.Namespace`` (allowed as is) and a ``metrics.Result`` (mapped to :class:`ReferenceResultStub`,
+  which only stores attributes).  Any other global is refused with a :class:`CheckpointError` that names the
+  file and the global; corrupt or truncated files raise a :class:`CheckpointError` naming the file.
+* :func:`extract_state_dict` finds the state dict (``ckpt['model']``, Lightning ``ckpt['state_dict']`` with its
+  ``model.`` prefix, or a bare state dict).
+* :func:`load_checkpoint` maps prefixes explicitly (backbone checkpoint into ``SemAttNet.backbone``, full
+  checkpoint into the full model, the ``backbone.*`` part of a full checkpoint into a bare backbone when asked),
+  verifies key sets *and* shapes, and raises a :class:`CheckpointError` listing missing / unexpected /
+  mismatched keys instead of silently loading nothing (reference defect #9).
+* :func:`save_checkpoint` writes atomically (temporary file in the same folder, fsync, ``os.replace``).
+* :func:`convert_reference_checkpoint` rewrites an official checkpoint with plain containers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from depthforge.errors import CheckpointError
+
+__all__ = [
+    "CheckpointError",
+    "ReferenceResultStub",
+    "read_checkpoint",
+    "extract_state_dict",
+    "load_checkpoint",
+    "save_checkpoint",
+    "convert_reference_checkpoint",
+    "to_plain",
+]
+
+_MAX_LISTED = 8
+
+
+class ReferenceResultStub:
+    """Harmless stand-in for the reference ``metrics.Result`` found in official checkpoints.
+
+    It has no behaviour: unpickling only stores the pickled attributes (``rmse``, ``mae``, ...).
+    """
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+        else:  # pragma: no cover - the reference pickles a plain __dict__
+            self.__dict__["_state"] = state
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k}={v!r}" for k, v in sorted(self.__dict__.items()) if isinstance(v, (int, float)))
+        return f"ReferenceResultStub({items})"
+
+
+# Globals accepted beyond torch's weights_only defaults: (object, name as written in the pickle).
+_EXTRA_GLOBALS: list[tuple[Any, str]] = [
+    (argparse.Namespace, "argparse.Namespace"),
+    (ReferenceResultStub, "metrics.Result"),
+]
+_ALLOWED_NAMES = {name for _, name in _EXTRA_GLOBALS}
+
+_GLOBAL_RE = re.compile(r"GLOBAL\s+([A-Za-z_][\w.]*)")
+
+
+def _refused(path: str, names: list[str] | str) -> CheckpointError:
+    if isinstance(names, str):
+        names = [names]
+    shown = ", ".join(repr(n) for n in names)
+    return CheckpointError(
+        f"{path}: refusing to unpickle global {shown}: not on the allow-list (tensors, plain containers, "
+        f"{', '.join(sorted(_ALLOWED_NAMES))}); depthforge never executes code from checkpoints"
+    )
+
+
+def read_checkpoint(path: str | PathLike[str], map_location: str | torch.device = "cpu") -> Any:
+    """Read a checkpoint file safely (see module docstring).  Returns whatever was saved (usually a dict)."""
+    p = str(path)
+    if not os.path.exists(p):
+        raise CheckpointError(f"{p}: no such checkpoint file")
+    if os.path.isdir(p):
+        raise CheckpointError(f"{p}: is a directory, not a checkpoint file")
+    if os.path.getsize(p) == 0:
+        raise CheckpointError(f"{p}: empty file (truncated or failed write)")
+
+    # First pass: list the non-default globals without unpickling anything (zip-format checkpoints).
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(p)
+    except Exception:  # legacy (non-zip) format or corrupt file: the loader below decides
+        unsafe = None
+    if unsafe is not None:
+        bad = [g for g in unsafe if g not in _ALLOWED_NAMES]
+        if bad:
+            raise _refused(p, bad)
+
+    try:
+        with torch.serialization.safe_globals(list(_EXTRA_GLOBALS)):
+            return torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        msg = str(e)
+        m = _GLOBAL_RE.search(msg)
+        if m:
+            raise _refused(p, m.group(1)) from None
+        raise CheckpointError(f"{p}: cannot be read safely ({_first_line(msg)})") from None
+    except CheckpointError:
+        raise
+    except Exception as e:  # zip errors, EOF, bad magic number, ...
+        raise CheckpointError(
+            f"{p}: corrupt, truncated or not a torch checkpoint ({type(e).__name__}: {_first_line(str(e))})"
+        ) from None
+
+
+def _first_line(msg: str) -> str:
+    lines = [ln.strip() for ln in msg.strip().splitlines() if ln.strip()]
+    return (lines[0] if lines else msg)[:300]
+
+
+def _is_state_dict(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and len(obj) > 0 and all(
+        isinstance(k, str) and torch.is_tensor(v) for k, v in obj.items()
+    )
+
+
+def _strip_prefix(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    if sd and all(k.startswith(prefix) for k in sd):
+        return {k[len(prefix) :]: v for k, v in sd.items()}
+    return dict(sd)
+
+
+def extract_state_dict(ckpt: Any) -> dict[str, torch.Tensor]:
+    """The model state dict inside a checkpoint.
+
+    Accepts the reference layout (``ckpt['model']``), Lightning (``ckpt['state_dict']``, ``model.`` prefix
+    removed), or a bare state dict.  A ``module.`` prefix (DataParallel) is removed as well.
+    """
+    if isinstance(ckpt, nn.Module):
+        raise CheckpointError("expected a checkpoint or state dict, got an nn.Module (use model.state_dict())")
+    if not isinstance(ckpt, Mapping):
+        raise CheckpointError(f"expected a checkpoint dict, got {type(ckpt).__name__}")
+    if "model" in ckpt and _is_state_dict(ckpt["model"]):
+        sd = dict(ckpt["model"])
+    elif "state_dict" in ckpt and _is_state_dict(ckpt["state_dict"]):
+        sd = _strip_prefix(ckpt["state_dict"], "model.")
+    elif _is_state_dict(ckpt):
+        sd = dict(ckpt)
+    else:
+        keys = ", ".join(repr(k) for k in list(ckpt)[:_MAX_LISTED])
+        raise CheckpointError(
+            f"no model state dict found in checkpoint (looked for 'model', 'state_dict' or a bare state dict; "
+            f"top-level keys: {keys})"
+        )
+    return _strip_prefix(sd, "module.")
+
+
+def _fmt_keys(keys: list[str]) -> str:
+    shown = ", ".join(keys[:_MAX_LISTED])
+    more = f" ... (+{len(keys) - _MAX_LISTED} more)" if len(keys) > _MAX_LISTED else ""
+    return f"{len(keys)}: {shown}{more}"
+
+
+def load_checkpoint(
+    model: nn.Module,
+    path_or_state: str | PathLike[str] | Mapping[str, Any],
+    strict: bool = True,
+    *,
+    backbone_only: bool = False,
+) -> dict[str, Any]:
+    """Load a checkpoint (file or dict) into ``model`` with explicit prefix mapping and strict verification.
+
+    Layouts (SemAttNet; other models load key-for-key):
+
+    * ``bb``: bare backbone keys.  Loaded into a backbone model, or into ``model.backbone`` of a full model
+      (the head is left untouched, as the reference ``--freeze-backbone`` initialisation does).
+    * ``sem_att``: ``backbone.*`` + head keys.  Loaded into a full model; into a bare backbone only with
+      ``backbone_only=True`` (the head keys are then ignored and reported).
+
+    With ``strict=True`` (default) the key sets and every shape must match exactly, otherwise a
+    :class:`CheckpointError` lists missing / unexpected / shape-mismatched keys.  With ``strict=False`` the
+    matching entries are loaded and the rest reported in the returned info; loading *nothing* is always an
+    error.  Returns an info dict: ``layout``, ``target``, ``loaded`` (count), ``missing``, ``unexpected``,
+    ``mismatched``, ``ignored``, ``epoch`` (if present), ``source``.
+    """
+    source = None
+    ckpt: Any
+    if isinstance(path_or_state, (str, PathLike)):
+        source = str(path_or_state)
+        ckpt = read_checkpoint(source)
+    else:
+        ckpt = path_or_state
+    where = f"{source}: " if source else ""
+    try:
+        sd = extract_state_dict(ckpt)
+    except CheckpointError as e:
+        raise CheckpointError(f"{where}{e}") from None
+
+    has_bb_prefix = any(k.startswith("backbone.") for k in sd)
+    backbone = getattr(model, "backbone", None)
+    target: nn.Module = model
+    target_name = "model"
+    ignored: list[str] = []
+    if isinstance(backbone, nn.Module):
+        if not has_bb_prefix:
+            # bare keys that fit the backbone at least as well as the whole model: a backbone checkpoint
+            bb_keys = set(backbone.state_dict().keys())
+            if len(set(sd) & bb_keys) >= len(set(sd) & set(model.state_dict().keys())):
+                target, target_name = backbone, "backbone"
+    elif has_bb_prefix:
+        if not backbone_only:
+            raise CheckpointError(
+                f"{where}this is a full-model (sem_att) checkpoint ({len(sd)} keys, 'backbone.' prefix) but the "
+                f"model is a bare {type(model).__name__}; pass backbone_only=True to load its backbone part"
+            )
+        ignored = sorted(k for k in sd if not k.startswith("backbone."))
+        sd = {k[len("backbone.") :]: v for k, v in sd.items() if k.startswith("backbone.")}
+    layout = _layout_name(sd, has_bb_prefix, target)
+
+    expected = target.state_dict()
+    missing = sorted(k for k in expected if k not in sd)
+    unexpected = sorted(k for k in sd if k not in expected)
+    mismatched = sorted(
+        f"{k} (checkpoint {tuple(sd[k].shape)} vs model {tuple(expected[k].shape)})"
+        for k in expected
+        if k in sd and tuple(sd[k].shape) != tuple(expected[k].shape)
+    )
+    n_match = len(expected) - len(missing) - len(mismatched)
+    desc = f"{where}checkpoint layout {layout!r} into {target_name} ({type(target).__name__})"
+    if n_match == 0:
+        raise CheckpointError(
+            f"{desc}: no key matches; missing {_fmt_keys(missing)}; unexpected {_fmt_keys(unexpected)}"
+        )
+    if strict and (missing or unexpected or mismatched):
+        parts = []
+        if missing:
+            parts.append(f"missing {_fmt_keys(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {_fmt_keys(unexpected)}")
+        if mismatched:
+            parts.append(f"shape mismatch {_fmt_keys(mismatched)}")
+        raise CheckpointError(f"{desc} does not fit (strict): " + "; ".join(parts))
+
+    bad = {m.split(" ", 1)[0] for m in mismatched}
+    to_load = {k: v for k, v in sd.items() if k in expected and k not in bad}
+    target.load_state_dict(to_load, strict=strict)
+    info: dict[str, Any] = {
+        "layout": layout,
+        "target": target_name,
+        "loaded": len(to_load),
+        "missing": missing,
+        "unexpected": unexpected,
+        "mismatched": mismatched,
+        "ignored": ignored,
+        "source": source,
+    }
+    if isinstance(ckpt, Mapping) and "epoch" in ckpt:
+        info["epoch"] = ckpt["epoch"]
+    return info
+
+
+def _layout_name(sd: Mapping[str, torch.Tensor], has_bb_prefix: bool, target: nn.Module) -> str:
+    from depthforge.models.semattnet import SemAttNet, SemAttNetBackbone
+
+    if has_bb_prefix:
+        return "sem_att"
+    if isinstance(target, SemAttNetBackbone):
+        return "bb"
+    if isinstance(target, SemAttNet):
+        return "sem_att"
+    return "direct"
+
+
+def to_plain(obj: Any) -> Any:
+    """Recursively convert an object tree to tensors and plain containers (``Namespace``/stubs -> dict)."""
+    if torch.is_tensor(obj) or obj is None or isinstance(obj, (bool, int, float, str, bytes)):
+        return obj
+    if isinstance(obj, Mapping):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_plain(v) for v in obj) if isinstance(obj, list) else tuple(to_plain(v) for v in obj)
+    if isinstance(obj, argparse.Namespace):
+        return {k: to_plain(v) for k, v in vars(obj).items()}
+    if isinstance(obj, ReferenceResultStub):
+        return to_plain(obj.as_dict())
+    if isinstance(obj, torch.Size):
+        return tuple(obj)
+    raise CheckpointError(f"cannot store object of type {type(obj).__name__} in a plain checkpoint")
+
+
+def _check_plain(obj: Any, where: str = "checkpoint") -> None:
+    if torch.is_tensor(obj) or obj is None or isinstance(obj, (bool, int, float, str, bytes, torch.Size)):
+        return
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            if not isinstance(k, (str, int)):
+                raise CheckpointError(f"{where}: key {k!r} is not a str/int")
+            _check_plain(v, f"{where}[{k!r}]")
+        return
+    if isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_plain(v, f"{where}[{i}]")
+        return
+    raise CheckpointError(
+        f"{where}: object of type {type(obj).__name__} cannot be saved in a depthforge checkpoint (tensors and "
+        "plain containers only, so that it loads with weights_only=True); convert it with to_plain()"
+    )
+
+
+def save_checkpoint(obj: Any, path: str | PathLike[str], *, check_plain: bool = True) -> Path:
+    """Atomically write ``obj`` with ``torch.save``: temporary file in the target folder, fsync, ``os.replace``.
+
+    A crash leaves either the old file or the new one, never a partial file, and no temporary file is left
+    behind on error.  With ``check_plain`` (default) only tensors and plain containers are accepted.
+    """
+    if check_plain:
+        _check_plain(obj)
+    dst = Path(path)
+    folder = dst.parent if str(dst.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename durable (best effort; not supported on every platform/filesystem)
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+    return dst
+
+
+def convert_reference_checkpoint(src: str | PathLike[str], dst: str | PathLike[str]) -> dict[str, Any]:
+    """Rewrite an official SemAttNet checkpoint as a plain one (loads with ``weights_only=True``).
+
+    Keeps ``model`` (state dict), ``epoch``, ``best_result`` (dict of the ``Result`` attributes), ``args``
+    (dict) and ``optimizer``.  Returns the converted object.
+    """
+    ckpt = read_checkpoint(src)
+    if not isinstance(ckpt, Mapping):
+        raise CheckpointError(f"{src}: expected a dict checkpoint, got {type(ckpt).__name__}")
+    out = {"model": extract_state_dict(ckpt), "format": "depthforge-v1", "converted_from": os.path.basename(str(src))}
+    for key in ("epoch", "best_result", "args", "optimizer"):
+        if key in ckpt:
+            out[key] = to_plain(ckpt[key])
+    save_checkpoint(out, dst)
+    return out

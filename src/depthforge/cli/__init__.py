@@ -1,0 +1,59 @@
+"""The ``depthforge`` command line: one entry point, one sub-command per job."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from depthforge.errors import DepthforgeError
+
+# Sub-command -> module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
+COMMANDS = {
+    "train": "depthforge.cli.train",
+    "test": "depthforge.cli.test",
+    "eval": "depthforge.cli.eval",
+    "predict": "depthforge.cli.predict",
+    "synth": "depthforge.cli.synth",
+    "demo": "depthforge.cli.demo",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="depthforge", description=__doc__)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        try:
+            importlib.import_module(module).add_parser(sub)
+        except ImportError as exc:  # a part that is not installed must not break the others
+            broken = sub.add_parser(name, help=f"(unavailable: {exc})")
+            broken.set_defaults(_unavailable=str(exc))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from depthforge import __version__
+
+        print(__version__)
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    if getattr(args, "_unavailable", None):
+        print(f"depthforge {args.command}: unavailable ({args._unavailable})", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[args.command])
+    try:
+        return int(module.run(args) or 0)
+    except DepthforgeError as exc:
+        print(f"depthforge {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"depthforge {args.command}: error: {exc.filename or exc}: file not found", file=sys.stderr)
+        return 2

@@ -1,0 +1,178 @@
+"""``depthforge eval``: score a folder of predictions against a dataset's ground truth.
+
+Prints the averaged metrics in the papers' order and units, and with ``--out`` writes ``per_image.csv``
+and ``summary.json`` (which records the protocol name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from depthforge.errors import DataError, DepthforgeError
+from depthforge.metrics import (
+    MetricAverager,
+    boundary_f1,
+    cityscapes,
+    get_protocol,
+    kitti_completion,
+    monocular,
+    read_depth,
+)
+from depthforge.metrics.gt_readers import GTSample, cityscapes_gt, folder_gt, kitti_gt, u4k_gt
+from depthforge.metrics.io import DEPTH_SUFFIXES
+
+DEFAULT_PROTOCOL = {"kitti": "kitti-devkit", "folder": "mono-zoe", "u4k": "mono-zoe", "cityscapes": "cityscapes-pr"}
+DEFAULT_RANGE = {"kitti": (1e-3, 80.0), "folder": (1e-3, 80.0), "u4k": (1e-3, 80.0), "cityscapes": (1e-3, 250.0)}
+ALLOWED = {
+    "kitti": ("kitti-devkit", "kitti-penet", "mono-zoe", "depthpro-boundary"),
+    "folder": ("kitti-devkit", "kitti-penet", "mono-zoe", "depthpro-boundary"),
+    "u4k": ("mono-zoe", "depthpro-boundary"),
+    "cityscapes": ("cityscapes-pr", "mono-zoe"),
+}
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``eval`` subcommand on an argparse subparsers object."""
+    p = subparsers.add_parser("eval", help="evaluate predicted depth maps against ground truth",
+                              description=__doc__)
+    p.add_argument("--dataset", required=True, choices=sorted(DEFAULT_PROTOCOL))
+    p.add_argument("--pred", required=True, type=Path, help="folder of predictions (.png x256, .npy, .pfm)")
+    p.add_argument("--gt", required=True, type=Path, help="GT folder (kitti, folder) or dataset root (u4k, cityscapes)")
+    p.add_argument("--protocol", default=None,
+                   help="metric protocol (default: kitti-devkit, mono-zoe, mono-zoe, cityscapes-pr by dataset)")
+    p.add_argument("--out", type=Path, default=None, help="folder for per_image.csv and summary.json")
+    p.add_argument("--match-sorted", action="store_true",
+                   help="pair predictions with GT by sorted order like the KITTI devkit (names not compared)")
+    p.add_argument("--min-depth", type=float, default=None)
+    p.add_argument("--max-depth", type=float, default=None)
+    p.add_argument("--split", type=Path, default=None, help="u4k: split file (default: every */Disp0/*.npy)")
+    p.add_argument("--subset", default="val", help="cityscapes: subset folder under disparity/ (default: val)")
+    return p
+
+
+def _index_predictions(pred_dir: Path) -> dict[str, Path]:
+    if not pred_dir.is_dir():
+        raise DataError(pred_dir, "prediction folder does not exist")
+    index: dict[str, Path] = {}
+    for f in sorted(pred_dir.iterdir()):
+        if f.suffix.lower() not in DEPTH_SUFFIXES:
+            continue
+        if f.stem in index:
+            raise DataError(f, f"two predictions share the stem {f.stem!r} ({index[f.stem].name} and {f.name})")
+        index[f.stem] = f
+    if not index:
+        raise DataError(pred_dir, f"no prediction files ({', '.join(DEPTH_SUFFIXES)})")
+    return index
+
+
+def _pairs(samples: list[GTSample], pred_dir: Path, match_sorted: bool) -> list[tuple[GTSample, Path]]:
+    """Match GT samples and prediction files by name (or sorted index), reporting every problem at once."""
+    index = _index_predictions(pred_dir)
+    if match_sorted:
+        preds = [index[k] for k in sorted(index)]
+        if len(preds) != len(samples):
+            raise DataError(pred_dir, f"{len(preds)} predictions but {len(samples)} ground-truth files; "
+                            "--match-sorted needs equal counts")
+        return list(zip(samples, preds))
+    pairs, missing = [], []
+    for s in samples:
+        hit = next((index[n] for n in s.names if n in index), None)
+        if hit is None:
+            missing.append(f"{s.path.name} (expected one of {', '.join(n + '.*' for n in s.names)})")
+        else:
+            pairs.append((s, hit))
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise DataError(pred_dir, f"{len(missing)} of {len(samples)} predictions missing: "
+                        f"{'; '.join(missing[:3])}{more}")
+    return pairs
+
+
+def _scorer(protocol: str, lo: float, hi: float) -> Callable[[np.ndarray, GTSample, Path], dict[str, float]]:
+    def score(pred: np.ndarray, s: GTSample, path: Path) -> dict[str, float]:
+        if protocol.startswith("kitti") or protocol == "depthpro-boundary":
+            if pred.shape != s.depth.shape:
+                raise DataError(path, f"size {pred.shape} does not match ground truth {s.path.name} "
+                                f"{s.depth.shape}; {protocol} does not resize")
+        if protocol == "kitti-devkit":
+            return kitti_completion(pred, s.depth, "devkit")
+        if protocol == "kitti-penet":
+            return kitti_completion(pred, s.depth, "penet")
+        if protocol == "depthpro-boundary":
+            return boundary_f1(pred, s.depth)
+        if protocol == "cityscapes-pr":
+            return cityscapes(pred, s.depth, s.extras["seg_color"], s.extras["image"], s.extras["boundary"], lo, hi)
+        return monocular(pred, s.depth, lo, hi, boundary=s.extras.get("boundary"))
+    return score
+
+
+def _samples(args: argparse.Namespace) -> Iterable[GTSample]:
+    if args.dataset == "kitti":
+        return kitti_gt(args.gt)
+    if args.dataset == "folder":
+        return folder_gt(args.gt)
+    if args.dataset == "u4k":
+        return u4k_gt(args.gt, args.split)
+    return cityscapes_gt(args.gt, args.subset)
+
+
+def format_table(summary: dict[str, float], keys: Iterable[str]) -> str:
+    """Two-line table (names, values) in the given key order."""
+    keys = [k for k in keys if k in summary]
+    cells = [(k, f"{summary[k]:.6g}") for k in keys]
+    widths = [max(len(a), len(b)) for a, b in cells]
+    head = " | ".join(a.rjust(w) for (a, _), w in zip(cells, widths))
+    vals = " | ".join(b.rjust(w) for (_, b), w in zip(cells, widths))
+    return f"{head}\n{vals}"
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the evaluation described by ``args``; returns the summary dict (also written with ``--out``)."""
+    protocol = args.protocol or DEFAULT_PROTOCOL[args.dataset]
+    proto = get_protocol(protocol)
+    if protocol not in ALLOWED[args.dataset]:
+        raise DataError(args.gt, f"protocol {protocol} is not available for dataset {args.dataset}; "
+                        f"choose one of {', '.join(ALLOWED[args.dataset])}")
+    lo, hi = DEFAULT_RANGE[args.dataset]
+    lo = lo if args.min_depth is None else args.min_depth
+    hi = hi if args.max_depth is None else args.max_depth
+    pairs = _pairs(list(_samples(args)), args.pred, args.match_sorted)
+    score = _scorer(protocol, lo, hi)
+    avg = MetricAverager.for_protocol(protocol)
+    rows: list[dict[str, Any]] = []
+    for s, pred_path in pairs:
+        m = score(read_depth(pred_path), s, pred_path)
+        avg.update(m)
+        rows.append({"gt": s.path.name, "pred": pred_path.name, **m})
+    summary = avg.compute()
+    result = {"protocol": protocol, "reference": proto.reference, "units": proto.units, "n_images": len(rows),
+              "dataset": args.dataset, "depth_range": [lo, hi], "metrics": summary}
+    print(f"{protocol}: {len(rows)} images ({proto.units})")
+    print(format_table(summary, proto.keys))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        fields = list(rows[0].keys())
+        with open(args.out / "per_image.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+        (args.out / "summary.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of the subcommand: 0 on success, 2 on bad input (one-line message on stderr)."""
+    try:
+        evaluate(args)
+    except DepthforgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

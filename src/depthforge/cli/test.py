@@ -1,0 +1,32 @@
+"""``depthforge test CONFIG --ckpt PATH``: validation metrics, or the KITTI test submission."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from depthforge.cli.train import add_config_args
+from depthforge.config import load_config
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("test", help="evaluate a checkpoint or write the KITTI submission", description=__doc__)
+    add_config_args(p)
+    p.add_argument("--ckpt", required=True, help="checkpoint (depthforge, Lightning or official .pth.tar)")
+    p.add_argument("--split", choices=["val", "test"], default="val",
+                   help="val: metrics on data.val; test: submission PNGs + zip")
+    p.add_argument("--out", default=None, help="submission folder (test) or visualisation folder (val)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from depthforge.engine.evaluation import evaluate_split, format_table, write_test_submission
+
+    cfg = load_config(args.config, args.cfg_options)
+    if args.split == "test":
+        out = write_test_submission(cfg, args.ckpt, Path(args.out or "test_results"))
+        print(f"submission written: {out}")
+        return 0
+    metrics = evaluate_split(cfg, args.ckpt, val_results=Path(args.out) if args.out else None)
+    print(f"protocol: kitti-{cfg.eval.protocol}")
+    print(format_table({Path(args.ckpt).name: metrics}))
+    return 0

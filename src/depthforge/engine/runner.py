@@ -1,0 +1,145 @@
+"""Build a Lightning Trainer from a config and run training or evaluation.
+
+Single process, several GPUs, or several nodes: the same code runs under ``torchrun``
+(or SLURM), which Lightning detects from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+
+from depthforge.config import Config, dump_yaml, metric_mode
+from depthforge.engine.callbacks import AtomicCheckpointIO, ReferenceLogCallback, RNGStateCallback
+from depthforge.engine.datamodule import CompletionDataModule
+from depthforge.engine.module import CompletionModule
+from depthforge.errors import ConfigError
+
+log = logging.getLogger("depthforge")
+
+
+def run_dir_of(cfg: Config) -> Path:
+    """The run folder: the resumed run's folder, else ``work_dir/name``."""
+    if cfg.run.resume:
+        ckpt = Path(cfg.run.resume)
+        if ckpt.parent.name == "checkpoints":
+            return ckpt.parent.parent
+    return Path(cfg.run.work_dir) / cfg.run.name
+
+
+def _strategy(cfg: Config) -> Any:
+    strategy = cfg.trainer.strategy
+    if strategy in ("ddp", "auto") and not torch.cuda.is_available():
+        from lightning.pytorch.strategies import DDPStrategy
+
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if strategy == "ddp" or world > 1:
+            return DDPStrategy(process_group_backend="gloo")
+    return strategy
+
+
+def build_trainer(cfg: Config, run_dir: Path, log_dir: Path | None = None, *, fit: bool = True) -> L.Trainer:
+    t, ck = cfg.trainer, cfg.checkpoint
+    monitor_mode = ck.mode or metric_mode(ck.monitor)
+    ckpt_dir = run_dir / "checkpoints"
+    callbacks: list[L.Callback] = [RNGStateCallback()]
+    if fit:
+        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, filename="best-{epoch:03d}", monitor=ck.monitor,
+                                         mode=monitor_mode, save_top_k=1, save_last=False))
+        callbacks.append(_LastCheckpoint(ckpt_dir, ck.every_n_train_steps))
+    if log_dir is not None:
+        callbacks.append(ReferenceLogCallback(cfg, log_dir))
+    if t.progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=1))
+    loggers: list[Any] = []
+    if cfg.logging.tensorboard:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
+    if cfg.logging.wandb:
+        loggers.append(_wandb_logger(cfg, run_dir))
+    if fit and loggers:
+        callbacks.append(LearningRateMonitor(logging_interval="step"))
+    devices = t.devices
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if devices == "auto" and world > 1 and not torch.cuda.is_available():
+        devices = int(os.environ.get("LOCAL_WORLD_SIZE", world // max(t.num_nodes, 1)))
+    return L.Trainer(
+        max_epochs=t.epochs,
+        max_steps=t.max_steps,
+        accelerator=t.accelerator,
+        devices=devices,
+        num_nodes=t.num_nodes,
+        strategy=_strategy(cfg),
+        precision=t.precision,  # type: ignore[arg-type]
+        deterministic=t.deterministic,
+        sync_batchnorm=t.sync_batchnorm and world > 1,
+        gradient_clip_val=cfg.optim.grad_clip,
+        logger=loggers or False,
+        callbacks=callbacks,
+        default_root_dir=str(run_dir),
+        log_every_n_steps=t.log_every_n_steps,
+        check_val_every_n_epoch=t.val_every_n_epochs,
+        num_sanity_val_steps=t.num_sanity_val_steps,
+        enable_progress_bar=t.progress_bar,
+        enable_model_summary=False,
+        use_distributed_sampler=False,  # the keyed sampler shards by rank itself
+        limit_train_batches=t.limit_train_batches,
+        limit_val_batches=t.limit_val_batches,
+        plugins=[AtomicCheckpointIO()],
+    )
+
+
+class _LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt`` every N training steps and at every epoch end (for exact resume)."""
+
+    def __init__(self, dirpath: Path, every_n_train_steps: int | None) -> None:
+        super().__init__(dirpath=dirpath, save_last=True, save_top_k=0,
+                         every_n_train_steps=every_n_train_steps, save_on_train_epoch_end=True)
+
+
+def _wandb_logger(cfg: Config, run_dir: Path) -> Any:
+    try:
+        from lightning.pytorch.loggers import WandbLogger
+        import wandb  # noqa: F401
+    except ImportError:
+        raise ConfigError("logging.wandb=true needs the wandb package: pip install 'depthforge[wandb]'") from None
+    os.environ.setdefault("WANDB_MODE", cfg.logging.wandb_mode)  # offline unless asked otherwise
+    return WandbLogger(project=cfg.logging.wandb_project, name=cfg.run.name, save_dir=str(run_dir),
+                       offline=cfg.logging.wandb_mode == "offline")
+
+
+def build_module(cfg: Config) -> CompletionModule:
+    module = CompletionModule(cfg)
+    if cfg.run.load_from:
+        from depthforge.checkpoint import load_checkpoint
+
+        info = load_checkpoint(module.model, cfg.run.load_from)
+        log.info("initialised weights from %s (%s)", cfg.run.load_from, info)
+    return module
+
+
+def train(cfg: Config, datamodule: CompletionDataModule | None = None, log_dir: Path | None = None) -> Path:
+    """Train as configured; returns the run folder."""
+    L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
+    run_dir = run_dir_of(cfg)
+    if L.fabric.utilities.rank_zero.rank_zero_only.rank == 0:  # type: ignore[attr-defined]
+        dump_yaml(cfg, run_dir / "config.yaml")
+    module = build_module(cfg)
+    dm = datamodule or CompletionDataModule(cfg)
+    trainer = build_trainer(cfg, run_dir, log_dir if log_dir is not None else _default_log_dir(cfg, run_dir))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        trainer.fit(module, datamodule=dm, ckpt_path=cfg.run.resume)
+    return run_dir
+
+
+def _default_log_dir(cfg: Config, run_dir: Path) -> Path | None:
+    return run_dir if cfg.logging.csv else None

@@ -1,0 +1,422 @@
+"""SemAttNet (Nazir et al., IEEE Access 2022): three-branch backbone + dilated CSPN++ head.
+
+Faithful to ``danishnazir/SemAttNet`` (branch ``training``, ``model.py``): same layers, same parameter names
+(``state_dict`` keys identical to the official checkpoints), same numerics.  Differences are engineering only:
+
+* structured dict outputs; ``coarse`` is the *true* backbone fusion (spec §12 #2), ``refined_s2`` is reported
+  separately;
+* the head's in-place aliasing is reproduced functionally: the full-resolution stage starts from and is
+  anchored to the s2-refined depth; ``att_12``/``dimhalf_s2`` exist as (dead) parameters and are evaluated only
+  with ``bitwise_parity=True`` (spec §12 #1);
+* fast, memory-lean CSPN propagation (:mod:`depthforge.models.cspn`), the four polyphase sub-images are
+  propagated together;
+* optional activation checkpointing in training (``memory_efficient``) that leaves BatchNorm statistics and
+  gradients unchanged;
+* a NaN detector on the affinity normalisation (spec §12 #5);
+* ``width_mult`` scales every channel count (1.0 = the published model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from depthforge.models.blocks import (
+    SAMMAFB,
+    BasicBlockGeo,
+    CSPNGenerate,
+    SparseDownSampleClose,
+    checkpointed,
+    convbn,
+    convbnrelu,
+    deconvbnrelu,
+    scale_channels,
+)
+from depthforge.models.cspn import (
+    NanPolicy,
+    cspn_chain,
+    cspn_chain_reference,
+    normalize_guide,
+    shift_guide,
+)
+from depthforge.registry import register_model
+
+__all__ = ["SemAttNetBackbone", "SemAttNet", "validate_inputs", "semattnet_bb", "semattnet"]
+
+_BRANCH_OUTPUTS = ("rgb_depth", "semantic_depth", "d_depth", "rgb_conf", "semantic_conf", "d_conf")
+
+
+def validate_inputs(inputs: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Check the SemAttNet input contract and return ``(rgb, semantic, d)``.
+
+    Keys ``rgb`` (B,3,H,W), ``semantic`` (B,3,H,W), ``d`` (B,1,H,W) floating tensors; H and W multiples of 32.
+    """
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"SemAttNet expects a dict with keys 'rgb', 'semantic', 'd'; got {type(inputs).__name__}")
+    missing = [k for k in ("rgb", "semantic", "d") if k not in inputs]
+    if missing:
+        raise KeyError(f"SemAttNet input is missing key(s) {missing}; required: 'rgb', 'semantic', 'd'")
+    rgb, sem, d = inputs["rgb"], inputs["semantic"], inputs["d"]
+    for name, t, ch in (("rgb", rgb, 3), ("semantic", sem, 3), ("d", d, 1)):
+        if not torch.is_tensor(t) or t.dim() != 4 or t.shape[1] != ch:
+            shape = tuple(t.shape) if torch.is_tensor(t) else type(t).__name__
+            raise ValueError(f"SemAttNet input {name!r} must be a (B,{ch},H,W) tensor, got {shape}")
+        if not t.is_floating_point():
+            raise ValueError(f"SemAttNet input {name!r} must be a floating-point tensor, got {t.dtype}")
+    if not (rgb.shape[0] == sem.shape[0] == d.shape[0]) or not (rgb.shape[-2:] == sem.shape[-2:] == d.shape[-2:]):
+        raise ValueError(
+            "SemAttNet inputs must share batch size and spatial size: "
+            f"rgb {tuple(rgb.shape)}, semantic {tuple(sem.shape)}, d {tuple(d.shape)}"
+        )
+    h, w = d.shape[-2:]
+    if h % 32 or w % 32 or h == 0 or w == 0:
+        raise ValueError(
+            f"SemAttNet input size {h}x{w} is not supported: H and W must be positive multiples of 32 "
+            "(five stride-2 stages must invert exactly); crop or pad, e.g. to 352x1216"
+        )
+    return rgb, sem, d
+
+
+class SemAttNetBackbone(nn.Module):
+    """Three-branch backbone ``three_branch_bb`` (colour-, semantic- and depth-guided branches + SAMMAFB).
+
+    ``forward(inputs)`` returns a dict with ``depth`` (confidence-fused depth), ``rgb_depth``, ``semantic_depth``,
+    ``d_depth`` and the softmaxed weights ``rgb_conf``, ``semantic_conf``, ``d_conf``; with
+    ``return_features=True`` also ``feature_s1`` (3*32*w channels, full res) and ``feature_s2`` (3*64*w, half res).
+    """
+
+    def __init__(self, width_mult: float = 1.0, memory_efficient: bool = True) -> None:
+        super().__init__()
+        if not width_mult > 0:
+            raise ValueError(f"width_mult must be > 0, got {width_mult}")
+        self.width_mult = float(width_mult)
+        self.memory_efficient = bool(memory_efficient)
+        s = lambda n: scale_channels(n, width_mult)  # noqa: E731
+        c32, c64, c128, c256, c512, c1024 = s(32), s(64), s(128), s(256), s(512), s(1024)
+        d192 = c64 + c64 + c64
+        d448 = c128 + c128 + d192
+        d960 = c256 + c256 + d448
+        d1984 = c512 + c512 + d960
+        self.channels = {"s1": 3 * c32, "s2": 3 * c64}
+
+        self.cbam_128 = SAMMAFB(c64 + c64)
+        self.cbam_256 = SAMMAFB(c128 + c128)
+        self.cbam_512 = SAMMAFB(c256 + c256)
+        self.cbam_1024 = SAMMAFB(c512 + c512)
+        self.cbam_192 = SAMMAFB(d192)
+        self.cbam_448 = SAMMAFB(d448)
+        self.cbam_960 = SAMMAFB(d960)
+        self.cbam_1984 = SAMMAFB(d1984)
+
+        # colour-guided branch
+        self.rgb_conv_init = convbnrelu(4, c32, kernel_size=5, stride=1, padding=2)
+        self.rgb_encoder_layer1 = BasicBlockGeo(c32, c64, stride=2)
+        self.rgb_encoder_layer2 = BasicBlockGeo(c64, c64, stride=1)
+        self.rgb_encoder_layer3 = BasicBlockGeo(c64, c128, stride=2)
+        self.rgb_encoder_layer4 = BasicBlockGeo(c128, c128, stride=1)
+        self.rgb_encoder_layer5 = BasicBlockGeo(c128, c256, stride=2)
+        self.rgb_encoder_layer6 = BasicBlockGeo(c256, c256, stride=1)
+        self.rgb_encoder_layer7 = BasicBlockGeo(c256, c512, stride=2)
+        self.rgb_encoder_layer8 = BasicBlockGeo(c512, c512, stride=1)
+        self.rgb_encoder_layer9 = BasicBlockGeo(c512, c1024, stride=2)
+        self.rgb_encoder_layer10 = BasicBlockGeo(c1024, c1024, stride=1)
+        self.rgb_decoder_layer8 = deconvbnrelu(c1024, c512)
+        self.rgb_decoder_layer6 = deconvbnrelu(c512, c256)
+        self.rgb_decoder_layer4 = deconvbnrelu(c256, c128)
+        self.rgb_decoder_layer2 = deconvbnrelu(c128, c64)
+        self.rgb_decoder_layer0 = deconvbnrelu(c64, c32)
+        self.rgb_decoder_output = deconvbnrelu(c32, 2, kernel_size=3, stride=1, padding=1, output_padding=0)
+
+        # semantic-guided branch
+        self.segment_conv_init = convbnrelu(5, c32, kernel_size=5, stride=1, padding=2)
+        self.segment_encoder_layer1 = BasicBlockGeo(c32, c64, stride=2)
+        self.segment_encoder_layer2 = BasicBlockGeo(c64, c64, stride=1)
+        self.segment_encoder_layer3 = BasicBlockGeo(c64 + c64, c128, stride=2)
+        self.segment_encoder_layer4 = BasicBlockGeo(c128, c128, stride=1)
+        self.segment_encoder_layer5 = BasicBlockGeo(c128 + c128, c256, stride=2)
+        self.segment_encoder_layer6 = BasicBlockGeo(c256, c256, stride=1)
+        self.segment_encoder_layer7 = BasicBlockGeo(c256 + c256, c512, stride=2)
+        self.segment_encoder_layer8 = BasicBlockGeo(c512, c512, stride=1)
+        self.segment_encoder_layer9 = BasicBlockGeo(c512 + c512, c1024, stride=2)
+        self.segment_encoder_layer10 = BasicBlockGeo(c1024, c1024, stride=1)
+        self.segment_decoder_layer1 = deconvbnrelu(c1024, c512)
+        self.segment_decoder_layer2 = deconvbnrelu(c512, c256)
+        self.segment_decoder_layer3 = deconvbnrelu(c256, c128)
+        self.segment_decoder_layer4 = deconvbnrelu(c128, c64)
+        self.segment_decoder_layer5 = deconvbnrelu(c64, c32)
+        self.segment_decoder_layer6 = deconvbnrelu(c32, 2, kernel_size=3, stride=1, padding=1, output_padding=0)
+
+        # depth-guided branch
+        self.depth_conv_init = convbnrelu(3, c32, kernel_size=5, stride=1, padding=2)
+        self.depth_layer1 = BasicBlockGeo(c32, c64, stride=2)
+        self.depth_layer2 = BasicBlockGeo(c64, c64, stride=1)
+        self.depth_layer3 = BasicBlockGeo(d192, d192, stride=2)
+        self.depth_layer4 = BasicBlockGeo(d192, d192, stride=1)
+        self.depth_layer5 = BasicBlockGeo(d448, d448, stride=2)
+        self.depth_layer6 = BasicBlockGeo(d448, d448, stride=1)
+        self.depth_layer7 = BasicBlockGeo(d960, d960, stride=2)
+        self.depth_layer8 = BasicBlockGeo(d960, d960, stride=1)
+        self.depth_layer9 = BasicBlockGeo(d1984, d1984, stride=2)
+        self.depth_layer10 = BasicBlockGeo(d1984, d1984, stride=1)
+        self.decoder_layer0 = deconvbnrelu(d1984, c1024, kernel_size=1, stride=1, padding=0, output_padding=0)
+        self.decoder_layer1 = deconvbnrelu(c1024, d960)
+        self.decoder_layer2 = deconvbnrelu(d960, d448)
+        self.decoder_layer3 = deconvbnrelu(d448, d192)
+        self.decoder_layer4 = deconvbnrelu(d192, c64)
+        self.decoder_layer5 = deconvbnrelu(c64, c32)
+        self.decoder_layer6 = convbnrelu(c32, 2, kernel_size=3, stride=1, padding=1)
+
+        self.softmax = nn.Softmax(dim=1)
+        # PyTorch default initialisation, as in the reference (its weights_init is a no-op, spec §12 #3).
+
+    def _use_ckpt(self) -> bool:
+        return self.memory_efficient and self.training and torch.is_grad_enabled()
+
+    def forward(self, inputs: Mapping[str, torch.Tensor], return_features: bool = False) -> dict[str, torch.Tensor]:
+        rgb, semantic, d = validate_inputs(inputs)
+        ck = self._use_ckpt()
+
+        def run(mod: Callable[..., torch.Tensor], *args: torch.Tensor, heavy: bool = True) -> torch.Tensor:
+            return checkpointed(mod, *args) if (ck and heavy) else mod(*args)
+
+        # colour-guided branch
+        rgb_feature = run(self.rgb_conv_init, torch.cat((rgb, d), dim=1))
+        rgb_feature1 = run(self.rgb_encoder_layer1, rgb_feature)
+        rgb_feature2 = run(self.rgb_encoder_layer2, rgb_feature1)
+        rgb_feature3 = run(self.rgb_encoder_layer3, rgb_feature2)
+        rgb_feature4 = run(self.rgb_encoder_layer4, rgb_feature3)
+        rgb_feature5 = run(self.rgb_encoder_layer5, rgb_feature4)
+        rgb_feature6 = self.rgb_encoder_layer6(rgb_feature5)
+        rgb_feature7 = self.rgb_encoder_layer7(rgb_feature6)
+        rgb_feature8 = self.rgb_encoder_layer8(rgb_feature7)
+        rgb_feature9 = self.rgb_encoder_layer9(rgb_feature8)
+        rgb_feature10 = self.rgb_encoder_layer10(rgb_feature9)
+
+        rgb_feature8_plus = self.rgb_decoder_layer8(rgb_feature10) + rgb_feature8
+        rgb_feature6_plus = self.rgb_decoder_layer6(rgb_feature8_plus) + rgb_feature6
+        rgb_feature4_plus = run(self.rgb_decoder_layer4, rgb_feature6_plus) + rgb_feature4
+        rgb_feature2_plus = run(self.rgb_decoder_layer2, rgb_feature4_plus) + rgb_feature2
+        rgb_feature0_plus = run(self.rgb_decoder_layer0, rgb_feature2_plus) + rgb_feature
+        rgb_output = run(self.rgb_decoder_output, rgb_feature0_plus)
+        rgb_depth = rgb_output[:, 0:1]
+        rgb_conf = rgb_output[:, 1:2]
+
+        # semantic-guided branch
+        semantic_feature = run(self.segment_conv_init, torch.cat((semantic, d, rgb_depth), dim=1))
+        semantic_feature1 = run(self.segment_encoder_layer1, semantic_feature)
+        semantic_feature2 = run(self.segment_encoder_layer2, semantic_feature1)
+        sf2_plus = run(self.cbam_128, torch.cat([rgb_feature2_plus, semantic_feature2], 1))
+        semantic_feature3 = run(self.segment_encoder_layer3, sf2_plus)
+        semantic_feature4 = run(self.segment_encoder_layer4, semantic_feature3)
+        sf4_plus = run(self.cbam_256, torch.cat([rgb_feature4_plus, semantic_feature4], 1))
+        semantic_feature5 = run(self.segment_encoder_layer5, sf4_plus)
+        semantic_feature6 = self.segment_encoder_layer6(semantic_feature5)
+        sf6_plus = self.cbam_512(torch.cat([rgb_feature6_plus, semantic_feature6], 1))
+        semantic_feature7 = self.segment_encoder_layer7(sf6_plus)
+        semantic_feature8 = self.segment_encoder_layer8(semantic_feature7)
+        sf8_plus = self.cbam_1024(torch.cat([rgb_feature8_plus, semantic_feature8], 1))
+        semantic_feature9 = self.segment_encoder_layer9(sf8_plus)
+        semantic_feature10 = self.segment_encoder_layer10(semantic_feature9)
+
+        semantic_fusion1 = rgb_feature10 + semantic_feature10
+        sd1 = self.segment_decoder_layer1(semantic_fusion1)
+        sd2 = self.segment_decoder_layer2(sd1 + semantic_feature8)
+        sd3 = run(self.segment_decoder_layer3, sd2 + semantic_feature6)
+        sd4 = run(self.segment_decoder_layer4, sd3 + semantic_feature4)
+        sd5 = run(self.segment_decoder_layer5, sd4 + semantic_feature2)
+        semantic_output = run(self.segment_decoder_layer6, sd5)
+        semantic_depth, semantic_conf = torch.chunk(semantic_output, 2, dim=1)
+
+        # depth-guided branch
+        sparsed_feature = run(self.depth_conv_init, torch.cat((d, rgb_depth, semantic_depth), dim=1))
+        df1 = run(self.depth_layer1, sparsed_feature)
+        df2 = run(self.depth_layer2, df1)
+        df2_plus = run(self.cbam_192, torch.cat([rgb_feature2_plus, sd4, df2], 1))
+        df3 = run(self.depth_layer3, df2_plus)
+        df4 = run(self.depth_layer4, df3)
+        df4_plus = run(self.cbam_448, torch.cat([rgb_feature4_plus, sd3, df4], 1))
+        df5 = run(self.depth_layer5, df4_plus)
+        df6 = self.depth_layer6(df5)
+        df6_plus = self.cbam_960(torch.cat([rgb_feature6_plus, sd2, df6], 1))
+        df7 = self.depth_layer7(df6_plus)
+        df8 = self.depth_layer8(df7)
+        df8_plus = self.cbam_1984(torch.cat([rgb_feature8_plus, sd1, df8], 1))
+        df9 = self.depth_layer9(df8_plus)
+        df10 = self.depth_layer10(df9)
+
+        fusion1 = semantic_fusion1 + self.decoder_layer0(df10)
+        dd1 = self.decoder_layer1(fusion1)
+        dd2 = self.decoder_layer2(df8 + dd1)
+        dd3 = run(self.decoder_layer3, df6 + dd2)
+        dd4 = run(self.decoder_layer4, df4 + dd3)
+        dd5 = run(self.decoder_layer5, df2 + dd4)
+        depth_output = run(self.decoder_layer6, dd5)
+        d_depth, d_conf = torch.chunk(depth_output, 2, dim=1)
+
+        w_rgb, w_sem, w_d = torch.chunk(self.softmax(torch.cat((rgb_conf, semantic_conf, d_conf), dim=1)), 3, dim=1)
+        fused = w_rgb * rgb_depth + w_d * d_depth + w_sem * semantic_depth
+
+        out = {
+            "depth": fused,
+            "rgb_depth": rgb_depth,
+            "semantic_depth": semantic_depth,
+            "d_depth": d_depth,
+            "rgb_conf": w_rgb,
+            "semantic_conf": w_sem,
+            "d_conf": w_d,
+        }
+        if return_features:
+            out["feature_s1"] = torch.cat((rgb_feature0_plus, sd5, dd5), 1)
+            out["feature_s2"] = torch.cat((rgb_feature2_plus, sd4, dd4), 1)
+        return out
+
+
+class SemAttNet(nn.Module):
+    """Full SemAttNet: :class:`SemAttNetBackbone` under ``.backbone`` + dilated (atrous) CSPN++ head.
+
+    ``forward(inputs)`` returns a dict with ``depth`` (refined, the supervised/evaluated output), ``coarse``
+    (true backbone fusion), ``refined_s2`` (after the dilated stage; the full-resolution stage's seed and
+    anchor) and the backbone's branch depths and softmaxed confidences.
+
+    Options:
+        width_mult: channel multiplier (1.0 = published model).
+        memory_efficient: in training (grad enabled) checkpoint the high-resolution backbone layers and the
+            head's guide layers; numerics, gradients and BN statistics are unchanged.
+        bitwise_parity: evaluate the dead ``dimhalf_s2``/``att_12`` blend (``x0 = r*att0 + r*att1``) and use
+            the reference-style naive propagation, to follow the reference float rounding as closely as possible.
+        nan_policy: what to do when the affinity normalisation produces NaN ('raise', 'warn', 'ignore').
+        n_iter: propagation iterations per stage (6 in the reference).
+    """
+
+    def __init__(
+        self,
+        width_mult: float = 1.0,
+        memory_efficient: bool = True,
+        bitwise_parity: bool = False,
+        nan_policy: NanPolicy = "raise",
+        n_iter: int = 6,
+    ) -> None:
+        super().__init__()
+        if nan_policy not in ("raise", "warn", "ignore"):
+            raise ValueError(f"nan_policy must be 'raise', 'warn' or 'ignore', got {nan_policy!r}")
+        self.backbone = SemAttNetBackbone(width_mult=width_mult, memory_efficient=memory_efficient)
+        c1, c2 = self.backbone.channels["s1"], self.backbone.channels["s2"]
+        self.kernel_conf_layer = convbn(c1, 3)
+        self.mask_layer = convbn(c1, 1)
+        self.iter_guide_layer3 = CSPNGenerate(c1, 3)
+        self.iter_guide_layer5 = CSPNGenerate(c1, 5)
+        self.iter_guide_layer7 = CSPNGenerate(c1, 7)
+        self.kernel_conf_layer_s2 = convbn(c2, 3)
+        self.mask_layer_s2 = convbn(c2, 1)
+        self.iter_guide_layer3_s2 = CSPNGenerate(c2, 3)
+        self.iter_guide_layer5_s2 = CSPNGenerate(c2, 5)
+        self.iter_guide_layer7_s2 = CSPNGenerate(c2, 7)
+        # Dead in the reference (in-place aliasing makes the blend an identity); kept for checkpoints.
+        self.dimhalf_s2 = convbnrelu(c2, c1, 1, 1, 0)
+        self.att_12 = convbnrelu(2 * c1, 2)
+        self.upsample = nn.UpsamplingBilinear2d(scale_factor=2)
+        self.downsample = SparseDownSampleClose(stride=2)
+        self.softmax = nn.Softmax(dim=1)
+        self.bitwise_parity = bool(bitwise_parity)
+        self.nan_policy: NanPolicy = nan_policy
+        self.n_iter = int(n_iter)
+        self.kernel_sizes = (3, 5, 7)
+
+    @property
+    def memory_efficient(self) -> bool:
+        return self.backbone.memory_efficient
+
+    @memory_efficient.setter
+    def memory_efficient(self, value: bool) -> None:
+        self.backbone.memory_efficient = bool(value)
+
+    @property
+    def width_mult(self) -> float:
+        return self.backbone.width_mult
+
+    def _stage(
+        self,
+        feature: torch.Tensor,
+        layers: tuple[nn.Module, ...],
+        conf_layer: nn.Module,
+        mask_layer: nn.Module,
+        h0: torch.Tensor,
+        x0: torch.Tensor,
+        d: torch.Tensor,
+        valid: torch.Tensor,
+        suffix: str,
+        ck: bool,
+    ) -> torch.Tensor:
+        """One propagation stage: 3 kernel sizes × ``n_iter`` steps, confidence-weighted sum."""
+
+        def prep(feat: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            mask = torch.sigmoid(mask_layer(feat)) * valid
+            kconf = self.softmax(conf_layer(feat))
+            outs: list[torch.Tensor] = [mask, kconf]
+            for k, layer in zip(self.kernel_sizes, layers):
+                g, g_mid = normalize_guide(layer(feat), nan_policy=self.nan_policy, name=f"iter_guide_layer{k}{suffix}")
+                outs += [g if self.bitwise_parity else shift_guide(g, k), g_mid]
+            return tuple(outs)
+
+        prepared = checkpointed(prep, feature) if ck else prep(feature)
+        mask, kconf = prepared[0], prepared[1]
+        results = []
+        for i, k in enumerate(self.kernel_sizes):
+            g, g_mid = prepared[2 + 2 * i], prepared[3 + 2 * i]
+            if self.bitwise_parity:
+                x = cspn_chain_reference(g, g_mid, h0, mask, d, k, self.n_iter, x0=x0)
+            else:
+                x = cspn_chain(g, g_mid, h0, mask, d, k, self.n_iter, x0=x0)
+            results.append(x)
+        return kconf[:, 0:1] * results[0] + kconf[:, 1:2] * results[1] + kconf[:, 2:3] * results[2]
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        _, _, d = validate_inputs(inputs)
+        valid = torch.where(d > 0, torch.ones_like(d), torch.zeros_like(d))
+        bb = self.backbone(inputs, return_features=True)
+        feature_s1, feature_s2 = bb.pop("feature_s1"), bb.pop("feature_s2")
+        coarse = bb["depth"]
+        ck = self.backbone._use_ckpt()
+
+        # dilated stage: the 4 polyphase sub-images (00, 01, 10, 11) as 4 channels, propagated together
+        d_s2, valid_s2 = self.downsample(d, valid)
+        phases = F.pixel_unshuffle(coarse, 2)
+        s2_layers = (self.iter_guide_layer3_s2, self.iter_guide_layer5_s2, self.iter_guide_layer7_s2)
+        res_s2 = self._stage(
+            feature_s2, s2_layers, self.kernel_conf_layer_s2, self.mask_layer_s2,
+            phases, phases, d_s2, valid_s2, "_s2", ck,
+        )  # fmt: skip
+        refined_s2 = F.pixel_shuffle(res_s2, 2)
+
+        # full-resolution stage, seeded and anchored with the s2-refined depth (reference aliasing, §4.4 step 6)
+        x0 = refined_s2
+        if self.bitwise_parity:
+            feature_12 = torch.cat((feature_s1, self.upsample(self.dimhalf_s2(feature_s2))), 1)
+            att = self.softmax(self.att_12(feature_12))
+            x0 = refined_s2 * att[:, 0:1] + refined_s2 * att[:, 1:2]
+        s1_layers = (self.iter_guide_layer3, self.iter_guide_layer5, self.iter_guide_layer7)
+        refined = self._stage(
+            feature_s1, s1_layers, self.kernel_conf_layer, self.mask_layer,
+            refined_s2, x0, d, valid, "", ck,
+        )  # fmt: skip
+
+        out = {"depth": refined, "coarse": coarse, "refined_s2": refined_s2}
+        for key in _BRANCH_OUTPUTS:
+            out[key] = bb[key]
+        return out
+
+
+@register_model("semattnet_bb")
+def semattnet_bb(width_mult: float = 1.0, **kwargs: Any) -> SemAttNetBackbone:
+    """SemAttNet three-branch backbone alone (reference ``-n bb``; 360,717,636 parameters at width 1)."""
+    return SemAttNetBackbone(width_mult=width_mult, **kwargs)
+
+
+@register_model("semattnet")
+def semattnet(width_mult: float = 1.0, **kwargs: Any) -> SemAttNet:
+    """Full SemAttNet, backbone + dilated CSPN++ head (reference ``-n sem_att``; 360,957,784 parameters)."""
+    return SemAttNet(width_mult=width_mult, **kwargs)
