@@ -21,7 +21,7 @@ import torch
 from PIL import Image, ImageEnhance
 from torch.utils.data import DataLoader, Dataset
 
-from depthforge.data import KittiDepthCompletion, KittiSample, KittiTransformConfig, worker_init_fn
+from depthforge.data import KittiDepthCompletion, KittiSample, KittiTransformConfig
 
 SHAPE = (375, 1242)
 DRIVE = "2011_09_26_drive_0001_sync"
@@ -120,9 +120,7 @@ def _rate(dataset: Dataset, workers: int, epochs: int) -> float:
             for i in range(len(dataset)):
                 dataset[i]
         return epochs * len(dataset) / (time.perf_counter() - start)
-    loader = DataLoader(
-        dataset, batch_size=1, num_workers=workers, persistent_workers=True, worker_init_fn=worker_init_fn
-    )
+    loader = DataLoader(dataset, batch_size=1, num_workers=workers, persistent_workers=True)
     for _ in loader:  # warm-up: starts the workers
         pass
     start = time.perf_counter()

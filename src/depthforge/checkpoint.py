@@ -28,18 +28,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from depthforge.errors import CheckpointError
 
 __all__ = [
     "CheckpointError",
     "ReferenceResultStub",
-    "read_checkpoint",
+    "convert_reference_checkpoint",
     "extract_state_dict",
     "load_checkpoint",
+    "read_checkpoint",
     "save_checkpoint",
-    "convert_reference_checkpoint",
     "to_plain",
 ]
 
@@ -62,7 +62,9 @@ class ReferenceResultStub:
         return dict(self.__dict__)
 
     def __repr__(self) -> str:
-        items = ", ".join(f"{k}={v!r}" for k, v in sorted(self.__dict__.items()) if isinstance(v, (int, float)))
+        items = ", ".join(
+            f"{k}={v!r}" for k, v in sorted(self.__dict__.items()) if isinstance(v, (int, float))
+        )
         return f"ReferenceResultStub({items})"
 
 
@@ -99,7 +101,7 @@ def read_checkpoint(path: str | PathLike[str], map_location: str | torch.device 
     # First pass: list the non-default globals without unpickling anything (zip-format checkpoints).
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(p)
-    except Exception:  # legacy (non-zip) format or corrupt file: the loader below decides
+    except Exception:  # noqa: BLE001 - legacy (non-zip) format or corrupt file: the loader below decides
         unsafe = None
     if unsafe is not None:
         bad = [g for g in unsafe if g not in _ALLOWED_NAMES]
@@ -117,7 +119,7 @@ def read_checkpoint(path: str | PathLike[str], map_location: str | torch.device 
         raise CheckpointError(f"{p}: cannot be read safely ({_first_line(msg)})") from None
     except CheckpointError:
         raise
-    except Exception as e:  # zip errors, EOF, bad magic number, ...
+    except Exception as e:  # noqa: BLE001 - zip errors, EOF, bad magic number, ... all mean "unreadable"
         raise CheckpointError(
             f"{p}: corrupt, truncated or not a torch checkpoint ({type(e).__name__}: {_first_line(str(e))})"
         ) from None
@@ -129,8 +131,10 @@ def _first_line(msg: str) -> str:
 
 
 def _is_state_dict(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and len(obj) > 0 and all(
-        isinstance(k, str) and torch.is_tensor(v) for k, v in obj.items()
+    return (
+        isinstance(obj, Mapping)
+        and len(obj) > 0
+        and all(isinstance(k, str) and torch.is_tensor(v) for k, v in obj.items())
     )
 
 
@@ -147,7 +151,9 @@ def extract_state_dict(ckpt: Any) -> dict[str, torch.Tensor]:
     removed), or a bare state dict.  A ``module.`` prefix (DataParallel) is removed as well.
     """
     if isinstance(ckpt, nn.Module):
-        raise CheckpointError("expected a checkpoint or state dict, got an nn.Module (use model.state_dict())")
+        raise CheckpointError(
+            "expected a checkpoint or state dict, got an nn.Module (use model.state_dict())"
+        )
     if not isinstance(ckpt, Mapping):
         raise CheckpointError(f"expected a checkpoint dict, got {type(ckpt).__name__}")
     if "model" in ckpt and _is_state_dict(ckpt["model"]):
@@ -288,7 +294,9 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         return {k: to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(to_plain(v) for v in obj) if isinstance(obj, list) else tuple(to_plain(v) for v in obj)
+        return (
+            type(obj)(to_plain(v) for v in obj) if isinstance(obj, list) else tuple(to_plain(v) for v in obj)
+        )
     if isinstance(obj, argparse.Namespace):
         return {k: to_plain(v) for k, v in vars(obj).items()}
     if isinstance(obj, ReferenceResultStub):
@@ -361,7 +369,11 @@ def convert_reference_checkpoint(src: str | PathLike[str], dst: str | PathLike[s
     ckpt = read_checkpoint(src)
     if not isinstance(ckpt, Mapping):
         raise CheckpointError(f"{src}: expected a dict checkpoint, got {type(ckpt).__name__}")
-    out = {"model": extract_state_dict(ckpt), "format": "depthforge-v1", "converted_from": os.path.basename(str(src))}
+    out = {
+        "model": extract_state_dict(ckpt),
+        "format": "depthforge-v1",
+        "converted_from": os.path.basename(str(src)),
+    }
     for key in ("epoch", "best_result", "args", "optimizer"):
         if key in ckpt:
             out[key] = to_plain(ckpt[key])

@@ -16,7 +16,6 @@ from depthforge.data import (
     KittiTransformConfig,
     PairedFolderDataset,
     read_depth_png,
-    worker_init_fn,
 )
 from depthforge.data import transforms as T
 from depthforge.data.kitti import load_arrays
@@ -74,7 +73,7 @@ def test_same_items_in_dataloader_workers(kitti: KittiTree) -> None:
     ds = _train(kitti, seed=1)
     keys = [(i, (1, 5, i)) for i in range(len(ds))]
     serial = [ds[k] for k in keys]
-    loader = DataLoader(ds, batch_size=None, sampler=keys, num_workers=2, worker_init_fn=worker_init_fn)
+    loader = DataLoader(ds, batch_size=None, sampler=keys, num_workers=2)
     for got, want in zip(loader, serial, strict=True):
         assert _equal(got, want)
 

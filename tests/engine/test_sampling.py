@@ -41,8 +41,10 @@ def test_sample_seed_is_independent_of_rank() -> None:
 
 
 def test_evaluation_sharding_scores_each_image_once() -> None:
-    shards = [list(KeyedSampler(7, shuffle=False, rank=r, world_size=3, pad=False)) for r in range(3)]
-    assert sorted(k for s in shards for k, _ in s) == list(range(7))
+    shards = [list(KeyedSampler(7, shuffle=False, rank=r, world_size=3, mark_padding=True)) for r in range(3)]
+    assert len({len(s) for s in shards}) == 1  # every rank takes part in each collective
+    assert sorted(k for s in shards for k, _, pad in s if not pad) == list(range(7))
+    assert sum(pad for s in shards for *_, pad in s) == 2
 
 
 def test_loader_resumes_inside_an_epoch() -> None:

@@ -32,10 +32,15 @@ def reference_keys() -> dict[str, dict[str, tuple[tuple[int, ...], str, str]]]:
     return sections
 
 
-def build_filled(name: str, base_seed: int = 1, **kwargs) -> torch.nn.Module:
-    """Full-size model with synthetic weights, built without the (slow) default initialisation."""
+def build_filled(
+    name: str, base_seed: int = 1, dtype: torch.dtype = torch.float32, **kwargs
+) -> torch.nn.Module:
+    """Full-size model with synthetic weights, built without the (slow) default initialisation.
+
+    The synthetic float32 values are cast exactly to ``dtype`` (float64 runs of the fixtures).
+    """
     with torch.device("meta"):
-        model = depthforge.create_model(name, **kwargs)
+        model = depthforge.create_model(name, **kwargs).to(dtype)
     model = model.to_empty(device="cpu")
     fill_state_dict(model, base_seed)
     # buffers the rule does not write (num_batches_tracked) must hold their architectural value

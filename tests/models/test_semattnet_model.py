@@ -24,7 +24,9 @@ def _masked_mse(pred, gt):
 def test_input_validation():
     model = depthforge.create_model("semattnet", width_mult=W).eval()
     batch = random_batch(1, 64, 96)
-    bad = dict(batch, d=batch["d"][..., :, :80], rgb=batch["rgb"][..., :80], semantic=batch["semantic"][..., :80])
+    bad = dict(
+        batch, d=batch["d"][..., :, :80], rgb=batch["rgb"][..., :80], semantic=batch["semantic"][..., :80]
+    )
     with pytest.raises(ValueError, match="multiples of 32"):
         model(bad)
     with pytest.raises(ValueError, match="rgb"):
@@ -78,7 +80,9 @@ def test_one_training_step_reduces_loss_and_grads_flow():
     torch.manual_seed(0)
     model = depthforge.create_model("semattnet", width_mult=W).train()
     batch = random_batch(2, 64, 256, seed=1)
-    gt = torch.where(torch.rand(2, 1, 64, 256) < 0.3, 5 + 10 * torch.rand(2, 1, 64, 256), torch.zeros(2, 1, 64, 256))
+    gt = torch.where(
+        torch.rand(2, 1, 64, 256) < 0.3, 5 + 10 * torch.rand(2, 1, 64, 256), torch.zeros(2, 1, 64, 256)
+    )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss0 = _masked_mse(model(batch)["depth"], gt)
     opt.zero_grad()
@@ -87,7 +91,14 @@ def test_one_training_step_reduces_loss_and_grads_flow():
     head_s2 = model.iter_guide_layer3_s2.generate[0].weight.grad
     bb_deep = model.backbone.depth_layer10.conv2.weight.grad
     bb_rgb = model.backbone.rgb_conv_init[0].weight.grad
-    for g in (head, head_s2, bb_deep, bb_rgb, model.kernel_conf_layer[0].weight.grad, model.mask_layer[0].weight.grad):
+    for g in (
+        head,
+        head_s2,
+        bb_deep,
+        bb_rgb,
+        model.kernel_conf_layer[0].weight.grad,
+        model.mask_layer[0].weight.grad,
+    ):
         assert g is not None and torch.isfinite(g).all() and g.abs().sum() > 0
     opt.step()
     # same batch, BN in train mode again: the loss must go down
@@ -116,7 +127,9 @@ def test_memory_efficient_mode_gives_same_gradients_and_bn_stats():
     assert l0 == l1
     assert g0.keys() == g1.keys()
     for n in g0:
-        torch.testing.assert_close(g1[n], g0[n], rtol=1e-5, atol=1e-6 * float(g0[n].abs().max()) + 1e-12, msg=n)
+        torch.testing.assert_close(
+            g1[n], g0[n], rtol=1e-5, atol=1e-6 * float(g0[n].abs().max()) + 1e-12, msg=n
+        )
     for k in b0:  # checkpoint recomputation must not update BN statistics twice
         torch.testing.assert_close(b1[k], b0[k], rtol=0, atol=0, msg=k)
 
@@ -132,3 +145,19 @@ def test_float64_and_batch_consistency():
     with torch.inference_mode():
         d64 = m64({k: v.double() for k, v in batch.items()})["depth"]
     torch.testing.assert_close(d64.float(), both, rtol=1e-4, atol=1e-3)
+
+
+def test_small_strided_1x1_convs_stay_nchw():
+    """Workaround for oneDNN#6035 (heap corruption in NHWC backward of strided 1x1 convs with < 16 inputs)."""
+    model = depthforge.create_model("semattnet", width_mult=1 / 8)
+    blk = model.backbone.rgb_encoder_layer1  # 4 -> 8 channels, stride 2
+    assert blk._ds_nchw and blk.downsample[0].weight.is_contiguous()
+    assert blk.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    big = depthforge.create_model("semattnet", width_mult=0.5).backbone.rgb_encoder_layer1  # 16 inputs
+    assert not big._ds_nchw and big.downsample[0].weight.is_contiguous(memory_format=torch.channels_last)
+    # the configuration that used to abort the process: channels-last training at small width
+    model.train()
+    out = model(random_batch(1, 64, 256, seed=4))
+    out["depth"].square().mean().backward()
+    model.channels_last = False
+    assert model.backbone.rgb_encoder_layer3.conv1.weight.is_contiguous()

@@ -8,7 +8,6 @@ Each model is built once per module (about 3 s) and needs ~1.5 GB (fp32) + ~2.9 
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -17,8 +16,17 @@ import torch
 
 from ._semattnet_utils import FIXTURES, build_filled
 
-A1_OUTPUTS = {"rgb_depth": "rgb_depth", "semantic_depth": "semantic_depth", "d_depth": "d_depth", "fused": "depth"}
-A2_OUTPUTS = {"refined_depth": "depth", "debug_backbone_fused": "coarse", "debug_depth_after_s2_stage": "refined_s2"}
+A1_OUTPUTS = {
+    "rgb_depth": "rgb_depth",
+    "semantic_depth": "semantic_depth",
+    "d_depth": "d_depth",
+    "fused": "depth",
+}
+A2_OUTPUTS = {
+    "refined_depth": "depth",
+    "debug_backbone_fused": "coarse",
+    "debug_depth_after_s2_stage": "refined_s2",
+}
 
 
 def _case(name: str):
@@ -70,22 +78,33 @@ def test_a2_full_model_float32(full_model):
     with torch.inference_mode():
         out = full_model(_inputs(data))
     _check(out, data, meta, A2_OUTPUTS)
+
+
+def test_a2_full_model_float32_nchw(full_model):
+    """Same check with the plain NCHW layout (channels_last=False)."""
+    data, meta = _case("semattnet_semattnet_seed1")
+    full_model.channels_last = False
+    try:
+        with torch.inference_mode():
+            out = full_model(_inputs(data))
+    finally:
+        full_model.channels_last = True
+    _check(out, data, meta, A2_OUTPUTS)
     assert set(out) >= {"depth", "coarse", "refined_s2", "rgb_depth", "semantic_depth", "d_depth"}
 
 
-def test_a2_full_model_float64(full_model):
+def test_a2_full_model_float64():
     data, meta = _case("semattnet_semattnet_seed1")
-    model64 = copy.deepcopy(full_model).double()
+    model64 = build_filled("semattnet", dtype=torch.float64)
     with torch.inference_mode():
         out = model64(_inputs(data, torch.float64))
     del model64
     _check(out, data, meta, A2_OUTPUTS, suffix="_fp64")
 
 
-@pytest.mark.slow
-def test_a1_backbone_float64(bb_model):
+def test_a1_backbone_float64():
     data, meta = _case("semattnet_bb_seed1")
-    model64 = copy.deepcopy(bb_model).double()
+    model64 = build_filled("semattnet_bb", dtype=torch.float64)
     with torch.inference_mode():
         out = model64(_inputs(data, torch.float64))
     del model64
@@ -93,11 +112,10 @@ def test_a1_backbone_float64(bb_model):
 
 
 @pytest.mark.slow
-def test_a2_bitwise_parity_mode_float64(full_model):
+def test_a2_bitwise_parity_mode_float64():
     """The optional bitwise-parity mode (dead att blend evaluated, naive propagation) also matches."""
     data, meta = _case("semattnet_semattnet_seed1")
-    model64 = copy.deepcopy(full_model).double()
-    model64.bitwise_parity = True
+    model64 = build_filled("semattnet", dtype=torch.float64, bitwise_parity=True)
     with torch.inference_mode():
         out = model64(_inputs(data, torch.float64))
     del model64

@@ -8,7 +8,7 @@ from depthforge.data.io import (
     read_rgb,
     read_semantic,
 )
-from depthforge.data.kitti import SPLITS, KittiDepthCompletion, KittiSample, scan_kitti, worker_init_fn
+from depthforge.data.kitti import SPLITS, KittiDepthCompletion, KittiSample, scan_kitti
 from depthforge.data.transforms import AugmentParams, KittiTransformConfig
 
 __all__ = [
@@ -26,5 +26,4 @@ __all__ = [
     "read_semantic",
     "scan_folders",
     "scan_kitti",
-    "worker_init_fn",
 ]

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from depthforge.data import io, transforms
@@ -377,10 +376,3 @@ class KittiDepthCompletion(Dataset):
         if h < bh or w < bw:
             raise DataError(sample.d, f"image is {h}x{w}, smaller than the {bh}x{bw} bottom crop")
 
-
-def worker_init_fn(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: one OpenCV thread per worker (the workers already run in parallel)."""
-    import cv2
-
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)

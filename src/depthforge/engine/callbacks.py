@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import numpy as np
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from depthforge.checkpoint import save_checkpoint
 from depthforge.config import Config, metric_mode, to_dict
 from depthforge.engine.module import METRIC_KEYS, CompletionModule
 
@@ -23,27 +22,11 @@ CSV_COLUMNS = ("epoch", "rmse", "photo", "mae", "irmse", "imae", "mse", "absrel"
 BEST_KEYS = ("rmse", "mae", "silog", "squared_rel", "irmse", "imae", "mse", "absrel", "lg10", "delta1")
 
 
-def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning checkpoint IO that never leaves a half-written file behind."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
-        atomic_torch_save(checkpoint, path)
+        save_checkpoint(checkpoint, path, check_plain=False)
 
 
 class RNGStateCallback(L.Callback):
@@ -192,7 +175,7 @@ class ReferenceLogCallback(L.Callback):
             "args": to_dict(self.cfg),
         }
         name = "model_best.pth.tar" if best else f"checkpoint-{epoch}.pth.tar"
-        atomic_torch_save(ckpt, self.log_dir / name)
+        save_checkpoint(ckpt, self.log_dir / name)
 
     def _grid(self, pl_module: CompletionModule) -> np.ndarray | None:
         if not pl_module.val_samples:

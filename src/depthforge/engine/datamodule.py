@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from depthforge.config import Config
-from depthforge.engine.sampling import KeyedSampler, ResumableLoader, worker_init
+from depthforge.engine.sampling import KeyedSampler, PaddingAware, ResumableLoader, worker_init
 
 
 def build_dataset(cfg: Config, split: str) -> Dataset[Any]:
@@ -49,7 +49,9 @@ class CompletionDataModule(L.LightningDataModule):
         world = trainer.world_size if trainer is not None else 1
         d = self.cfg.data
         sampler = KeyedSampler(len(dataset), shuffle=train, seed=self.cfg.trainer.seed, rank=rank,  # type: ignore[arg-type]
-                               world_size=world, pad=train)
+                               world_size=world, mark_padding=not train)
+        if not train:
+            dataset = PaddingAware(dataset)
         progress = None
         if train and trainer is not None:
             progress = lambda: trainer.fit_loop.epoch_loop.batch_progress.current.processed  # noqa: E731

@@ -80,6 +80,20 @@ class CompletionModule(L.LightningModule):
                     module.eval()
         return self
 
+    def setup(self, stage: str) -> None:
+        # torch's SyncBatchNorm refuses CPU modules; use our process-synchronised layer there.
+        world = self.trainer.world_size if self._trainer is not None else 1
+        if (stage == "fit" and world > 1 and self.cfg.trainer.sync_batchnorm
+                and self.trainer.strategy.root_device.type == "cpu"):
+            from depthforge.engine.syncbn import convert_batchnorm
+
+            convert_batchnorm(self.model)
+
+    def on_train_start(self) -> None:
+        # Lightning leaves modules in the mode it finds them and restores that mode after each
+        # validation, so applying the BatchNorm policy once here is enough.
+        self.train()
+
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.model(batch)
 
@@ -157,8 +171,11 @@ class CompletionModule(L.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         out = self.model(batch)
         pred = out["depth"]
-        self._add_metrics(self.val_sums, pred, batch["gt"])
-        self._keep_for_grid(batch, pred, batch_idx)
+        keep = batch["pad"] == 0 if "pad" in batch else torch.ones(pred.shape[0], dtype=torch.bool)
+        if keep.any():  # repeated keys only pad a rank's shard; they are never scored
+            self._add_metrics(self.val_sums, pred[keep], batch["gt"][keep])
+        if keep.all():
+            self._keep_for_grid(batch, pred, batch_idx)
 
     def on_validation_epoch_end(self) -> None:
         total = self._reduce(self.val_sums)

@@ -36,12 +36,14 @@ def run_dir_of(cfg: Config) -> Path:
 
 def _strategy(cfg: Config) -> Any:
     strategy = cfg.trainer.strategy
-    if strategy in ("ddp", "auto") and not torch.cuda.is_available():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if strategy == "ddp" or (strategy == "auto" and world > 1):
         from lightning.pytorch.strategies import DDPStrategy
 
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        if strategy == "ddp" or world > 1:
-            return DDPStrategy(process_group_backend="gloo")
+        # SemAttNet's head keeps two dead layers (att_12, dimhalf_s2) for checkpoint compatibility,
+        # so DDP must tolerate parameters that receive no gradient.
+        backend = None if torch.cuda.is_available() else "gloo"
+        return DDPStrategy(process_group_backend=backend, find_unused_parameters=True)
     return strategy
 
 
@@ -80,7 +82,7 @@ def build_trainer(cfg: Config, run_dir: Path, log_dir: Path | None = None, *, fi
         strategy=_strategy(cfg),
         precision=t.precision,  # type: ignore[arg-type]
         deterministic=t.deterministic,
-        sync_batchnorm=t.sync_batchnorm and world > 1,
+        sync_batchnorm=t.sync_batchnorm and world > 1 and torch.cuda.is_available(),
         gradient_clip_val=cfg.optim.grad_clip,
         logger=loggers or False,
         callbacks=callbacks,

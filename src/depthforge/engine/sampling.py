@@ -21,7 +21,7 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1, np.uint64)[0] >> 1)
 
 
-class KeyedSampler(Sampler[tuple[int, int]]):
+class KeyedSampler(Sampler[tuple[int, ...]]):
     """Yields ``(index, sample_seed)`` keys; shards by rank like ``DistributedSampler``.
 
     With ``shuffle`` the permutation depends on (seed, epoch) only. Rank ``r`` of ``w`` takes
@@ -38,6 +38,7 @@ class KeyedSampler(Sampler[tuple[int, int]]):
         rank: int = 0,
         world_size: int = 1,
         pad: bool = True,
+        mark_padding: bool = False,
     ) -> None:
         self.size = size
         self.shuffle = shuffle
@@ -46,7 +47,10 @@ class KeyedSampler(Sampler[tuple[int, int]]):
         self.world_size = world_size
         # Training pads so every rank takes the same number of steps; evaluation does not,
         # so that no image is scored twice.
-        self.pad = pad
+        # Evaluation pads too (every rank must take part in the collective metric reduction)
+        # but marks the repeated keys, ``(index, seed, 1)``, so that no image is scored twice.
+        self.pad = pad or mark_padding
+        self.mark_padding = mark_padding
         self.epoch = 0
         self._skip = 0
 
@@ -57,27 +61,30 @@ class KeyedSampler(Sampler[tuple[int, int]]):
         """Skip the first ``count`` keys of the next iteration (resume inside an epoch)."""
         self._skip = count
 
-    def _order(self) -> np.ndarray:
+    def _order(self) -> tuple[np.ndarray, np.ndarray]:
         if self.shuffle:
             rng = np.random.default_rng([self.seed, self.epoch])
             order = rng.permutation(self.size)
         else:
             order = np.arange(self.size)
+        padded = np.zeros(len(order), dtype=bool)
         if self.pad and self.world_size > 1 and self.size % self.world_size:
             extra = self.world_size - self.size % self.world_size
-            order = np.concatenate([order, order[:extra]])
-        return order[self.rank :: self.world_size]
+            order = np.concatenate([order, np.resize(order, extra)])
+            padded = np.concatenate([padded, np.ones(extra, dtype=bool)])
+        return order[self.rank :: self.world_size], padded[self.rank :: self.world_size]
 
     def __len__(self) -> int:
         if self.pad:
             return -(-self.size // self.world_size)
         return len(range(self.rank, self.size, self.world_size))
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        order = self._order()
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        order, padded = self._order()
         skip, self._skip = self._skip, 0
-        for idx in order[skip:]:
-            yield int(idx), sample_seed(self.seed, self.epoch, int(idx))
+        for idx, pad in zip(order[skip:], padded[skip:]):
+            key = (int(idx), sample_seed(self.seed, self.epoch, int(idx)))
+            yield (*key, int(pad)) if self.mark_padding else key
 
 
 class ResumableLoader(DataLoader):
@@ -110,6 +117,22 @@ class ResumableLoader(DataLoader):
         self.keyed_sampler.set_epoch(epoch)
         batch_size = self.batch_size or 1
         self.keyed_sampler.skip_next(done * batch_size)
+
+
+class PaddingAware(Dataset[Any]):
+    """Wraps a keyed dataset for evaluation: items carry ``pad`` (1 for a repeated key)."""
+
+    def __init__(self, dataset: Dataset[Any]) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int, int]) -> dict[str, Any]:
+        index, seed, pad = key
+        item = dict(self.dataset[(index, seed)])
+        item["pad"] = pad
+        return item
 
 
 def worker_init(worker_id: int) -> None:

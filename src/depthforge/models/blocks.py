@@ -17,24 +17,25 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.checkpoint import checkpoint as _torch_checkpoint
 
 __all__ = [
-    "BatchNorm2d",
-    "BasicBlockGeo",
     "SAMMAFB",
-    "ChannelGate",
-    "SpatialGate",
-    "SparseDownSampleClose",
+    "BasicBlockGeo",
+    "BatchNorm2d",
     "CSPNGenerate",
+    "ChannelGate",
+    "SparseDownSampleClose",
+    "SpatialGate",
+    "checkpointed",
+    "convbn",
     "convbnrelu",
     "deconvbnrelu",
-    "convbn",
-    "scale_channels",
-    "checkpointed",
     "is_recomputing",
+    "scale_channels",
+    "set_weight_memory_format",
 ]
 
 # --------------------------------------------------------------------------------------------------------------
@@ -68,7 +69,7 @@ def checkpointed(fn: Callable[..., Any], *args: Any) -> Any:
     BatchNorm layers of this module (:class:`BatchNorm2d`) do not update their running statistics during the
     recomputation, so a checkpointed training step has exactly the same effect as a plain one.
     """
-    return _torch_checkpoint(fn, *args, use_reentrant=False, context_fn=_context_fn, determinism_check="none")
+    return _torch_checkpoint(fn, *args, use_reentrant=False, context_fn=_context_fn)
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -92,7 +93,22 @@ class BatchNorm2d(nn.BatchNorm2d):
 
 def scale_channels(n: int, width_mult: float) -> int:
     """Channel count ``n`` scaled by ``width_mult`` (rounded, at least 1)."""
-    return max(1, int(round(n * float(width_mult))))
+    return max(1, round(n * float(width_mult)))
+
+
+def set_weight_memory_format(module: nn.Module, channels_last: bool) -> None:
+    """Store every 4-D parameter of ``module`` channels-last (or contiguous), keeping Parameter identity.
+
+    Convolutions pick the NHWC kernels when their weight is channels-last, which is markedly faster with
+    oneDNN on CPU.  Values (and state_dict contents) are unchanged; ``load_state_dict`` keeps the layout.
+    """
+    with torch.no_grad():
+        for mod in module.modules():
+            keep = getattr(mod, "force_contiguous_weight", False)
+            fmt = torch.channels_last if (channels_last and not keep) else torch.contiguous_format
+            for p in mod.parameters(recurse=False):
+                if p.dim() == 4 and not p.is_contiguous(memory_format=fmt):
+                    p.data = p.data.contiguous(memory_format=fmt)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -100,16 +116,25 @@ def scale_channels(n: int, width_mult: float) -> int:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def convbnrelu(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, padding: int = 1) -> nn.Sequential:
+def convbnrelu(
+    in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, padding: int = 1
+) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=False),
+        nn.Conv2d(
+            in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=False
+        ),
         BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
 
 
 def deconvbnrelu(
-    in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2, padding: int = 2, output_padding: int = 1
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int = 5,
+    stride: int = 2,
+    padding: int = 2,
+    output_padding: int = 1,
 ) -> nn.Sequential:
     return nn.Sequential(
         nn.ConvTranspose2d(
@@ -126,9 +151,13 @@ def deconvbnrelu(
     )
 
 
-def convbn(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, padding: int = 1) -> nn.Sequential:
+def convbn(
+    in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, padding: int = 1
+) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=False),
+        nn.Conv2d(
+            in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=False
+        ),
         BatchNorm2d(out_channels),
     )
 
@@ -144,17 +173,26 @@ class BasicBlockGeo(nn.Module):
         self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
         self.bn2 = BatchNorm2d(planes)
         self.downsample: nn.Module | None = None
+        # oneDNN bug (uxlfoundation/oneDNN#6035): backward-weights of a *strided 1x1* conv with an NHWC source
+        # and fewer input channels than the ISA's channel block (16 on AVX-512, 8 on AVX2) writes past its
+        # scratchpad (heap corruption).  Such convs (only at width_mult < 0.5 here) always run NCHW.
+        self._ds_nchw = stride != 1 and inplanes < 16
         if stride != 1 or inplanes != planes:
             self.downsample = nn.Sequential(
                 nn.Conv2d(inplanes, planes, kernel_size=1, stride=stride, bias=False),
                 BatchNorm2d(planes),
             )
+            if self._ds_nchw:
+                self.downsample[0].force_contiguous_weight = True
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        identity = x if self.downsample is None else self.downsample(x)
+        if self.downsample is None:
+            identity = x
+        else:
+            identity = self.downsample(x.contiguous() if self._ds_nchw else x)
         out = out + identity
         return F.relu(out, inplace=True)
 
@@ -169,7 +207,9 @@ class _BasicConv(nn.Module):
 
     def __init__(self, in_planes: int, out_planes: int, kernel_size: int, padding: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_planes, out_planes, kernel_size=kernel_size, stride=1, padding=padding, bias=False)
+        self.conv = nn.Conv2d(
+            in_planes, out_planes, kernel_size=kernel_size, stride=1, padding=padding, bias=False
+        )
         self.bn = BatchNorm2d(out_planes, eps=1e-5, momentum=0.01, affine=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -34,14 +34,14 @@ import torch.nn.functional as F
 
 __all__ = [
     "AffinityNaNError",
+    "NanPolicy",
+    "cspn_chain",
+    "cspn_chain_reference",
+    "cspn_step",
+    "cspn_step_reference",
     "kernel_offsets",
     "normalize_guide",
     "shift_guide",
-    "cspn_chain",
-    "cspn_step",
-    "cspn_step_reference",
-    "cspn_chain_reference",
-    "NanPolicy",
 ]
 
 NanPolicy = Literal["raise", "warn", "ignore"]
@@ -139,7 +139,9 @@ def shift_guide(g: torch.Tensor, k: int) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _propagate(gs: torch.Tensor, c0: torch.Tensor, x: torch.Tensor, offsets: list[tuple[int, int]], c: int) -> torch.Tensor:
+def _propagate(
+    gs: torch.Tensor, c0: torch.Tensor, x: torch.Tensor, offsets: list[tuple[int, int]], c: int
+) -> torch.Tensor:
     """``c0 + sum_t gs_t * shift_t(x)`` (no autograd)."""
     h, w = x.shape[-2:]
     y = c0.clone(memory_format=torch.contiguous_format) if c0.shape == x.shape else (c0 + torch.zeros_like(x))
@@ -186,7 +188,7 @@ class _CSPNChain(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor):  # type: ignore[override]
         n = ctx.n_iter
         saved = ctx.saved_tensors
-        gs, md, om = saved[:3]
+        gs, _md, om = saved[:3]
         xs, ys = saved[3 : 3 + n], saved[3 + n : 3 + 2 * n]
         k = ctx.k
         c = (k - 1) // 2
@@ -269,7 +271,9 @@ def cspn_chain(
     return _CSPNChain.apply(gs, c0, x0, md, om, k, n_iter)
 
 
-def cspn_step(gs: torch.Tensor, g_centre: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, k: int) -> torch.Tensor:
+def cspn_step(
+    gs: torch.Tensor, g_centre: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, k: int
+) -> torch.Tensor:
     """One propagation step in gather form (differentiable through plain autograd; mainly for tests)."""
     offsets = kernel_offsets(k)
     c = (k - 1) // 2
@@ -291,7 +295,9 @@ def _pad_canvas(x: torch.Tensor, t: int, k: int) -> torch.Tensor:
     return F.pad(x, (j, k - 1 - j, i, k - 1 - i))
 
 
-def cspn_step_reference(g: torch.Tensor, g_centre: torch.Tensor, hn: torch.Tensor, h0: torch.Tensor, k: int) -> torch.Tensor:
+def cspn_step_reference(
+    g: torch.Tensor, g_centre: torch.Tensor, hn: torch.Tensor, h0: torch.Tensor, k: int
+) -> torch.Tensor:
     """Reference-style step: ``k*k`` zero-padded shifted copies of guide and depth, product, channel sum, crop.
 
     ``g`` is the normalised guide in generated-channel order (``k*k-1`` channels).  ``hn``/``h0`` may carry

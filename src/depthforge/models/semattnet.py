@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from depthforge.models.blocks import (
     SAMMAFB,
@@ -35,6 +35,7 @@ from depthforge.models.blocks import (
     convbnrelu,
     deconvbnrelu,
     scale_channels,
+    set_weight_memory_format,
 )
 from depthforge.models.cspn import (
     NanPolicy,
@@ -45,7 +46,13 @@ from depthforge.models.cspn import (
 )
 from depthforge.registry import register_model
 
-__all__ = ["SemAttNetBackbone", "SemAttNet", "validate_inputs", "semattnet_bb", "semattnet"]
+__all__ = ["SemAttNet", "SemAttNetBackbone", "semattnet", "semattnet_bb", "validate_inputs"]
+
+
+def _restore_weight_layout(module: nn.Module, incompatible_keys: Any) -> None:
+    """``load_state_dict`` post-hook: ``assign=True`` loads replace the parameters; re-apply the layout."""
+    set_weight_memory_format(module, bool(getattr(module, "channels_last", False)))
+
 
 _BRANCH_OUTPUTS = ("rgb_depth", "semantic_depth", "d_depth", "rgb_conf", "semantic_conf", "d_conf")
 
@@ -56,7 +63,9 @@ def validate_inputs(inputs: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, t
     Keys ``rgb`` (B,3,H,W), ``semantic`` (B,3,H,W), ``d`` (B,1,H,W) floating tensors; H and W multiples of 32.
     """
     if not isinstance(inputs, Mapping):
-        raise TypeError(f"SemAttNet expects a dict with keys 'rgb', 'semantic', 'd'; got {type(inputs).__name__}")
+        raise TypeError(
+            f"SemAttNet expects a dict with keys 'rgb', 'semantic', 'd'; got {type(inputs).__name__}"
+        )
     missing = [k for k in ("rgb", "semantic", "d") if k not in inputs]
     if missing:
         raise KeyError(f"SemAttNet input is missing key(s) {missing}; required: 'rgb', 'semantic', 'd'")
@@ -67,7 +76,9 @@ def validate_inputs(inputs: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, t
             raise ValueError(f"SemAttNet input {name!r} must be a (B,{ch},H,W) tensor, got {shape}")
         if not t.is_floating_point():
             raise ValueError(f"SemAttNet input {name!r} must be a floating-point tensor, got {t.dtype}")
-    if not (rgb.shape[0] == sem.shape[0] == d.shape[0]) or not (rgb.shape[-2:] == sem.shape[-2:] == d.shape[-2:]):
+    if not (rgb.shape[0] == sem.shape[0] == d.shape[0]) or not (
+        rgb.shape[-2:] == sem.shape[-2:] == d.shape[-2:]
+    ):
         raise ValueError(
             "SemAttNet inputs must share batch size and spatial size: "
             f"rgb {tuple(rgb.shape)}, semantic {tuple(sem.shape)}, d {tuple(d.shape)}"
@@ -89,13 +100,16 @@ class SemAttNetBackbone(nn.Module):
     ``return_features=True`` also ``feature_s1`` (3*32*w channels, full res) and ``feature_s2`` (3*64*w, half res).
     """
 
-    def __init__(self, width_mult: float = 1.0, memory_efficient: bool = True) -> None:
+    def __init__(
+        self, width_mult: float = 1.0, memory_efficient: bool = True, channels_last: bool = True
+    ) -> None:
         super().__init__()
         if not width_mult > 0:
             raise ValueError(f"width_mult must be > 0, got {width_mult}")
         self.width_mult = float(width_mult)
         self.memory_efficient = bool(memory_efficient)
-        s = lambda n: scale_channels(n, width_mult)  # noqa: E731
+        self._channels_last = bool(channels_last)
+        s = lambda n: scale_channels(n, width_mult)
         c32, c64, c128, c256, c512, c1024 = s(32), s(64), s(128), s(256), s(512), s(1024)
         d192 = c64 + c64 + c64
         d448 = c128 + c128 + d192
@@ -148,7 +162,9 @@ class SemAttNetBackbone(nn.Module):
         self.segment_decoder_layer3 = deconvbnrelu(c256, c128)
         self.segment_decoder_layer4 = deconvbnrelu(c128, c64)
         self.segment_decoder_layer5 = deconvbnrelu(c64, c32)
-        self.segment_decoder_layer6 = deconvbnrelu(c32, 2, kernel_size=3, stride=1, padding=1, output_padding=0)
+        self.segment_decoder_layer6 = deconvbnrelu(
+            c32, 2, kernel_size=3, stride=1, padding=1, output_padding=0
+        )
 
         # depth-guided branch
         self.depth_conv_init = convbnrelu(3, c32, kernel_size=5, stride=1, padding=2)
@@ -172,13 +188,31 @@ class SemAttNetBackbone(nn.Module):
 
         self.softmax = nn.Softmax(dim=1)
         # PyTorch default initialisation, as in the reference (its weights_init is a no-op, spec §12 #3).
+        set_weight_memory_format(self, self.channels_last)
+        self.register_load_state_dict_post_hook(_restore_weight_layout)
+
+    @property
+    def channels_last(self) -> bool:
+        """NHWC activations and channels-last conv weights (set to switch; converts the weights)."""
+        return self._channels_last
+
+    @channels_last.setter
+    def channels_last(self, value: bool) -> None:
+        self._channels_last = bool(value)
+        set_weight_memory_format(self, self._channels_last)
 
     def _use_ckpt(self) -> bool:
         return self.memory_efficient and self.training and torch.is_grad_enabled()
 
-    def forward(self, inputs: Mapping[str, torch.Tensor], return_features: bool = False) -> dict[str, torch.Tensor]:
+    def forward(
+        self, inputs: Mapping[str, torch.Tensor], return_features: bool = False
+    ) -> dict[str, torch.Tensor]:
         rgb, semantic, d = validate_inputs(inputs)
         ck = self._use_ckpt()
+        if self.channels_last:
+            # NHWC activations: oneDNN (CPU) and cuDNN run these convolutions without layout reorders.
+            # Every later activation inherits the format from the convolutions.
+            rgb, semantic, d = (t.contiguous(memory_format=torch.channels_last) for t in (rgb, semantic, d))
 
         def run(mod: Callable[..., torch.Tensor], *args: torch.Tensor, heavy: bool = True) -> torch.Tensor:
             return checkpointed(mod, *args) if (ck and heavy) else mod(*args)
@@ -257,17 +291,20 @@ class SemAttNetBackbone(nn.Module):
         depth_output = run(self.decoder_layer6, dd5)
         d_depth, d_conf = torch.chunk(depth_output, 2, dim=1)
 
-        w_rgb, w_sem, w_d = torch.chunk(self.softmax(torch.cat((rgb_conf, semantic_conf, d_conf), dim=1)), 3, dim=1)
+        w_rgb, w_sem, w_d = torch.chunk(
+            self.softmax(torch.cat((rgb_conf, semantic_conf, d_conf), dim=1)), 3, dim=1
+        )
         fused = w_rgb * rgb_depth + w_d * d_depth + w_sem * semantic_depth
 
+        # plain NCHW-contiguous outputs whatever the internal layout (1-channel maps: a cheap copy at most)
         out = {
-            "depth": fused,
-            "rgb_depth": rgb_depth,
-            "semantic_depth": semantic_depth,
-            "d_depth": d_depth,
-            "rgb_conf": w_rgb,
-            "semantic_conf": w_sem,
-            "d_conf": w_d,
+            "depth": fused.contiguous(),
+            "rgb_depth": rgb_depth.contiguous(),
+            "semantic_depth": semantic_depth.contiguous(),
+            "d_depth": d_depth.contiguous(),
+            "rgb_conf": w_rgb.contiguous(),
+            "semantic_conf": w_sem.contiguous(),
+            "d_conf": w_d.contiguous(),
         }
         if return_features:
             out["feature_s1"] = torch.cat((rgb_feature0_plus, sd5, dd5), 1)
@@ -286,6 +323,8 @@ class SemAttNet(nn.Module):
         width_mult: channel multiplier (1.0 = published model).
         memory_efficient: in training (grad enabled) checkpoint the high-resolution backbone layers and the
             head's guide layers; numerics, gradients and BN statistics are unchanged.
+        channels_last: run the convolutions on NHWC activations (faster with oneDNN/cuDNN; outputs are
+            returned NCHW-contiguous).
         bitwise_parity: evaluate the dead ``dimhalf_s2``/``att_12`` blend (``x0 = r*att0 + r*att1``) and use
             the reference-style naive propagation, to follow the reference float rounding as closely as possible.
         nan_policy: what to do when the affinity normalisation produces NaN ('raise', 'warn', 'ignore').
@@ -299,11 +338,14 @@ class SemAttNet(nn.Module):
         bitwise_parity: bool = False,
         nan_policy: NanPolicy = "raise",
         n_iter: int = 6,
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         if nan_policy not in ("raise", "warn", "ignore"):
             raise ValueError(f"nan_policy must be 'raise', 'warn' or 'ignore', got {nan_policy!r}")
-        self.backbone = SemAttNetBackbone(width_mult=width_mult, memory_efficient=memory_efficient)
+        self.backbone = SemAttNetBackbone(
+            width_mult=width_mult, memory_efficient=memory_efficient, channels_last=channels_last
+        )
         c1, c2 = self.backbone.channels["s1"], self.backbone.channels["s2"]
         self.kernel_conf_layer = convbn(c1, 3)
         self.mask_layer = convbn(c1, 1)
@@ -325,6 +367,8 @@ class SemAttNet(nn.Module):
         self.nan_policy: NanPolicy = nan_policy
         self.n_iter = int(n_iter)
         self.kernel_sizes = (3, 5, 7)
+        set_weight_memory_format(self, channels_last)
+        self.register_load_state_dict_post_hook(_restore_weight_layout)
 
     @property
     def memory_efficient(self) -> bool:
@@ -333,6 +377,15 @@ class SemAttNet(nn.Module):
     @memory_efficient.setter
     def memory_efficient(self, value: bool) -> None:
         self.backbone.memory_efficient = bool(value)
+
+    @property
+    def channels_last(self) -> bool:
+        return self.backbone.channels_last
+
+    @channels_last.setter
+    def channels_last(self, value: bool) -> None:
+        self.backbone.channels_last = bool(value)
+        set_weight_memory_format(self, bool(value))
 
     @property
     def width_mult(self) -> float:
@@ -358,7 +411,9 @@ class SemAttNet(nn.Module):
             kconf = self.softmax(conf_layer(feat))
             outs: list[torch.Tensor] = [mask, kconf]
             for k, layer in zip(self.kernel_sizes, layers):
-                g, g_mid = normalize_guide(layer(feat), nan_policy=self.nan_policy, name=f"iter_guide_layer{k}{suffix}")
+                g, g_mid = normalize_guide(
+                    layer(feat), nan_policy=self.nan_policy, name=f"iter_guide_layer{k}{suffix}"
+                )
                 outs += [g if self.bitwise_parity else shift_guide(g, k), g_mid]
             return tuple(outs)
 

@@ -12,9 +12,9 @@ import zlib
 from collections.abc import Mapping, Sequence
 
 import torch
-import torch.nn as nn
+from torch import nn
 
-__all__ = ["synthetic_value", "fill_state_dict", "written_keys"]
+__all__ = ["fill_state_dict", "synthetic_value", "written_keys"]
 
 
 def synthetic_value(key: str, shape: Sequence[int], base_seed: int) -> torch.Tensor:
