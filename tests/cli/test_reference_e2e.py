@@ -46,6 +46,7 @@ def fake_official_checkpoint(path: Path, model_name: str, epoch: int) -> None:
         pass
 
     Result.__module__ = "metrics"
+    Result.__qualname__ = "Result"
     metrics.Result = Result  # type: ignore[attr-defined]
     sys.modules["metrics"] = metrics
     try:

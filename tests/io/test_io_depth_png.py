@@ -50,3 +50,11 @@ def test_read_refuses_8_bit(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "c.png"), np.ones((3, 3), np.uint8))
     with pytest.raises(DataError, match="16-bit"):
         read_depth_png(tmp_path / "c.png")
+
+
+def test_dense_encoding_never_writes_missing_for_finite_predictions() -> None:
+    from depthforge.io import depth_to_uint16
+
+    d = np.array([[-3.0, 0.0, 1e-4, 300.0, np.nan]])
+    assert depth_to_uint16(d).tolist() == [[0, 0, 1, 65535, 0]]
+    assert depth_to_uint16(d, dense=True).tolist() == [[1, 1, 1, 65535, 0]]

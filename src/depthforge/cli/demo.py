@@ -24,8 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="synthetic data -> train -> compare with IP-Basic (CPU, minutes)",
                        description=__doc__)
     p.add_argument("--out", default="demo_runs/semattnet", help="output folder")
-    p.add_argument("--drives", type=int, default=3, help="synthetic training drives")
-    p.add_argument("--frames", type=int, default=24, help="frames per training drive")
+    p.add_argument("--drives", type=int, default=2, help="synthetic training drives")
+    p.add_argument("--frames", type=int, default=12, help="frames per drive")
+    p.add_argument("--held-out", type=int, default=8, help="held-out val_selection_cropped frames")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                    help="overrides of the embedded demo config, e.g. trainer.epochs=2")
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     print(f"[1/4] rendering synthetic KITTI-format data into {out / 'data'}")
-    info = write_kitti(out / "data", drives=args.drives, frames=args.frames, seed=args.seed)
+    info = write_kitti(out / "data", drives=args.drives, frames=args.frames, seed=args.seed,
+                       n_val_select=args.held_out, n_test=2)
     paths = {"data": {"data_folder": str(info.depth_root), "data_folder_rgb": str(info.rgb_root),
                       "data_semantic": str(info.semantic_root)},
              "run": {"work_dir": str(out), "name": "train"}}
@@ -112,4 +114,4 @@ def _pictures(folder: Path, samples: list[dict[str, np.ndarray]], rows: dict[str
         panels = [error_map(rows[n][i], s["gt"]) for n in names]
         save_png(folder / f"{i:03d}_error_vs_baselines.png", np.concatenate(panels, axis=0))
     grid_rows = [{**s, "pred": p} for s, p in zip(samples, ours)]
-    save_png(folder / "comparison_grid.png", comparison_grid(grid_rows[:8]))
+    save_png(folder / "comparison_grid.png", comparison_grid(grid_rows[:8], vmin=0.0, vmax=hi))

@@ -9,7 +9,6 @@ libpng fail, which is reported the same way.
 
 from __future__ import annotations
 
-import re
 import warnings
 from os import PathLike
 from pathlib import Path
@@ -18,10 +17,11 @@ import cv2
 import numpy as np
 
 from depthforge.errors import DataError
+from depthforge.io.arrays import read_pfm
+from depthforge.io.png import PNG_SIGNATURE, parse_png_header, read_file_bytes
 
 PathLikeStr = str | PathLike[str]
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IEND = b"IEND"
 # Some writers append a few bytes after IEND; only the tail is searched.
 _IEND_SEARCH_TAIL = 1024
@@ -32,43 +32,31 @@ class EmptyDepthWarning(UserWarning):
     """A depth map without a single valid (positive) value was read."""
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a directory, expected a file") from None
-    except OSError as exc:
-        raise DataError(path, f"cannot read file ({exc.strerror or exc})") from None
+def _decode_checked(
+    path: PathLikeStr, start: bytes, end: bytes, kind: str, missing_end: str, corrupt: str
+) -> np.ndarray:
+    """Read ``path`` once, check its start signature and end marker, then decode it unchanged with OpenCV."""
+    p = Path(path)
+    data = read_file_bytes(p)
+    if not data.startswith(start):
+        raise DataError(p, f"not a {kind} file (bad signature)")
+    if data.rfind(end, max(0, len(data) - _IEND_SEARCH_TAIL)) < 0:
+        raise DataError(p, f"truncated {kind} (no {missing_end} the {len(data)}-byte file)")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise DataError(p, f"corrupt {kind} (decoder failed{corrupt})")
+    return image
 
 
 def decode_png(path: PathLikeStr) -> np.ndarray:
     """Decode a PNG exactly as stored (bit depth and channels unchanged; colour order BGR[A])."""
-    p = Path(path)
-    data = _read_bytes(p)
-    if not data.startswith(_PNG_SIGNATURE):
-        raise DataError(p, "not a PNG file (bad signature)")
-    if data.rfind(_IEND, max(0, len(data) - _IEND_SEARCH_TAIL)) < 0:
-        raise DataError(p, f"truncated PNG (no IEND chunk at the end of the {len(data)}-byte file)")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise DataError(p, "corrupt PNG (decoder failed: bad CRC, bad compressed data or truncated)")
-    return image
+    corrupt = ": bad CRC, bad compressed data or truncated"
+    return _decode_checked(path, PNG_SIGNATURE, _IEND, "PNG", "IEND chunk at the end of", corrupt)
 
 
 def decode_jpeg(path: PathLikeStr) -> np.ndarray:
     """Decode a JPEG (colour order BGR), checking the start and end-of-image markers first."""
-    p = Path(path)
-    data = _read_bytes(p)
-    if not data.startswith(b"\xff\xd8"):
-        raise DataError(p, "not a JPEG file (bad signature)")
-    if data.rfind(b"\xff\xd9", max(0, len(data) - _IEND_SEARCH_TAIL)) < 0:
-        raise DataError(p, f"truncated JPEG (no end-of-image marker in the {len(data)}-byte file)")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise DataError(p, "corrupt JPEG (decoder failed)")
-    return image
+    return _decode_checked(path, b"\xff\xd8", b"\xff\xd9", "JPEG", "end-of-image marker in", "")
 
 
 def _decode_image(path: PathLikeStr) -> np.ndarray:
@@ -80,8 +68,11 @@ def _decode_image(path: PathLikeStr) -> np.ndarray:
     raise DataError(path, f"unsupported image format '{suffix}' (expected .png, .jpg or .jpeg)")
 
 
-def read_depth_png(path: PathLikeStr) -> np.ndarray:
-    """Read a KITTI 16-bit depth PNG as float32 HxW metres (0 = no measurement)."""
+def read_depth_png(path: PathLikeStr, *, strict: bool = True) -> np.ndarray:
+    """Read a KITTI 16-bit depth PNG as float32 HxW metres (0 = no measurement).
+
+    An all-empty map is accepted with an :class:`EmptyDepthWarning`, or silently with ``strict=False``.
+    """
     raw = decode_png(path)
     if raw.ndim != 2:
         raise DataError(path, f"depth PNG has {raw.shape[2]} channels, expected 1 (16-bit grey)")
@@ -89,32 +80,38 @@ def read_depth_png(path: PathLikeStr) -> np.ndarray:
         bits = raw.dtype.itemsize * 8
         raise DataError(path, f"{bits}-bit PNG where a 16-bit depth PNG is expected")
     depth = raw.astype(np.float32) / np.float32(DEPTH_SCALE)
-    _warn_if_empty(path, depth)
+    if strict:
+        _warn_if_empty(path, depth)
     return depth
 
 
-def read_depth(path: PathLikeStr) -> np.ndarray:
+def read_depth(path: PathLikeStr, *, strict: bool = True) -> np.ndarray:
     """Read a depth map in metres from ``.png`` (KITTI 16-bit), ``.npy`` or ``.pfm`` as float32 HxW.
 
     Non-finite and negative values are rejected; 0 means "no measurement". An all-empty map is
     accepted with an :class:`EmptyDepthWarning`.
+
+    ``strict=False`` is for predictions, whose metrics count non-positive and non-finite values instead
+    of refusing the file: values are returned as stored, no warning is given, and a ``.npy`` array may
+    carry extra size-1 axes anywhere (such as 1xHxW). File format and shape problems still raise.
     """
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".png":
-        return read_depth_png(p)
+        return read_depth_png(p, strict=strict)
     if suffix == ".npy":
-        depth = _read_npy(p)
+        depth = _read_npy(p, squeeze=not strict)
     elif suffix == ".pfm":
-        depth = _read_pfm(p)
+        depth = read_pfm(p, greyscale=True)
     else:
         raise DataError(p, f"unsupported depth format '{suffix}' (expected .png, .npy or .pfm)")
-    _check_depth_values(p, depth)
-    _warn_if_empty(p, depth)
+    if strict:
+        _check_depth_values(p, depth)
+        _warn_if_empty(p, depth)
     return depth
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def _read_npy(path: Path, squeeze: bool = False) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -123,35 +120,13 @@ def _read_npy(path: Path) -> np.ndarray:
         raise DataError(path, f"unreadable .npy file ({str(exc).splitlines()[0]})") from None
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
+    while squeeze and array.ndim > 2 and 1 in array.shape:
+        array = array.squeeze(axis=array.shape.index(1))
     if array.ndim != 2:
-        raise DataError(path, f"depth array has shape {array.shape}, expected HxW or HxWx1")
+        expected = "HxW with any size-1 axes" if squeeze else "HxW or HxWx1"
+        raise DataError(path, f"depth array has shape {array.shape}, expected {expected}")
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise DataError(path, f"depth array has dtype {array.dtype}, expected a real number type")
-    return array.astype(np.float32)
-
-
-_PFM_HEADER = re.compile(rb"(P[Ff])\s+(\d+)\s+(\d+)\s+([-+0-9.eE]+)\s")
-
-
-def _read_pfm(path: Path) -> np.ndarray:
-    data = _read_bytes(path)
-    match = _PFM_HEADER.match(data)
-    if match is None:
-        raise DataError(path, "not a PFM file (bad header)")
-    if match.group(1) == b"PF":
-        raise DataError(path, "PFM has 3 channels, expected 1 (greyscale 'Pf')")
-    width, height = int(match.group(2)), int(match.group(3))
-    try:
-        scale = float(match.group(4))
-    except ValueError:
-        raise DataError(path, "PFM header has an invalid scale") from None
-    expected = width * height * 4
-    payload = data[match.end() :]
-    if len(payload) < expected:
-        raise DataError(path, f"truncated PFM ({len(payload)} of {expected} data bytes)")
-    dtype = "<f4" if scale < 0 else ">f4"  # negative scale = little endian
-    # PFM stores rows bottom to top.
-    array = np.frombuffer(payload[:expected], dtype=dtype).reshape(height, width)[::-1]
     return array.astype(np.float32)
 
 
@@ -203,9 +178,10 @@ def image_size(path: PathLikeStr) -> tuple[int, int]:
     p = Path(path)
     try:
         with open(p, "rb") as fh:
-            head = fh.read(24)
+            head = fh.read(26)
     except OSError as exc:
         raise DataError(p, f"cannot read file ({exc.strerror or exc})") from None
-    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+    header = parse_png_header(head)
+    if header is None:
         raise DataError(p, "not a PNG file (bad signature or header)")
-    return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
+    return header.height, header.width

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,23 +72,24 @@ def evaluate_split(cfg: Config, ckpt: str | Path, val_results: Path | None = Non
     return MetricSums.means(sums.as_tensor())
 
 
-@torch.inference_mode()
 def write_test_submission(cfg: Config, ckpt: str | Path, out_dir: Path) -> Path:
-    """Predict the anonymous test split and write ``0000000000.png``... plus a flat zip."""
-    from depthforge.io import write_depth_png, write_submission
+    """Predict the anonymous test split and write ``0000000000.png``... plus a flat zip beside it."""
+    from depthforge.io import check_submission, write_submission
 
     model = load_model(cfg, ckpt)
     device = next(model.parameters()).device
-    out_dir.mkdir(parents=True, exist_ok=True)
-    loader = _batches(cfg, "test")
-    preds: list[tuple[int, np.ndarray]] = []
-    for i, batch in enumerate(tqdm(loader, desc="test", unit="img")):
-        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-        depth = model(batch)["depth"][0, 0].float().cpu().numpy()
-        write_depth_png(out_dir / f"{i:010d}.png", depth)
-        preds.append((i, depth))
-    zip_path = out_dir.with_suffix(".zip") if out_dir.name else out_dir / "submission.zip"
-    write_submission(preds, out_dir, zip_path=zip_path)
+
+    @torch.inference_mode()
+    def predictions() -> Iterator[tuple[int, np.ndarray]]:  # streamed: never 1,000 maps in memory
+        for i, batch in enumerate(tqdm(_batches(cfg, "test"), desc="test", unit="img")):
+            batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+            yield i, model(batch)["depth"][0, 0].float().cpu().numpy()
+
+    zip_path = out_dir.parent / f"{out_dir.name or 'submission'}.zip"
+    paths = write_submission(predictions(), out_dir, zip_path=zip_path)
+    problems = check_submission(zip_path, expected_count=len(paths), expected_size=None)
+    if problems:
+        raise ValueError(f"{zip_path}: submission check failed: {'; '.join(problems)}")
     return zip_path
 
 

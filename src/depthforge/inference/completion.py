@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,14 +48,23 @@ class CompletionPredictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, model_name: str | None = None, device: str = "cpu",
-                        **model_kwargs: object) -> CompletionPredictor:
+                        **model_kwargs: Any) -> CompletionPredictor:
+        """Build the model a checkpoint was trained with and load its weights.
+
+        depthforge checkpoints record the model name and arguments; for official files the
+        variant is read from the key layout and the width from the first convolution.
+        """
         from depthforge.checkpoint import extract_state_dict, load_checkpoint, read_checkpoint
 
         ckpt = read_checkpoint(path)
+        recorded = _recorded_model(ckpt)
+        if model_name is None and recorded is not None:
+            model_name = recorded.get("name")
+            model_kwargs = {**dict(recorded.get("kwargs") or {}), **model_kwargs}
         if model_name is None:  # a full model holds head keys; a backbone checkpoint does not
-            keys = extract_state_dict(ckpt).keys()
-            model_name = "semattnet" if any(k.startswith("backbone.") for k in keys) else "semattnet_bb"
-            model_kwargs.setdefault("width_mult", _width_from_state(extract_state_dict(ckpt), model_name))
+            state = extract_state_dict(ckpt)
+            model_name = "semattnet" if any(k.startswith("backbone.") for k in state) else "semattnet_bb"
+            model_kwargs.setdefault("width_mult", _width_from_state(state, model_name))
         model = create_model(model_name, **model_kwargs)
         load_checkpoint(model, path)
         return cls(model.to(device).eval(), torch.device(device))
@@ -76,6 +86,16 @@ class CompletionPredictor:
     def predict_many(self, samples: Iterable[dict[str, torch.Tensor]]) -> Iterator[np.ndarray]:
         for s in samples:
             yield self.predict(s["rgb"], s["semantic"], s["d"])
+
+
+def _recorded_model(ckpt: Any) -> dict[str, Any] | None:
+    """The ``model`` section of the config saved in a depthforge checkpoint, if any."""
+    if not isinstance(ckpt, dict):
+        return None
+    for holder in (ckpt.get("hyper_parameters", {}).get("config"), ckpt.get("args")):
+        if isinstance(holder, dict) and isinstance(holder.get("model"), dict):
+            return holder["model"]
+    return None
 
 
 def _width_from_state(state: dict[str, torch.Tensor], model_name: str) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from depthforge.errors import DataError
-from depthforge.io.png import PathLike
+from depthforge.io.png import PathLike, read_file_bytes
 
 
 def write_npy(path: PathLike, depth: ArrayLike) -> Path:
@@ -59,27 +59,57 @@ def write_pfm(path: PathLike, data: ArrayLike, scale: float = 1.0) -> Path:
     return path
 
 
-_PFM_HEADER = re.compile(rb"^(P[Ff])\s+(\d+)\s+(\d+)\s+([-+0-9.eE]+)\s")
+_PFM_MAGIC = (b"Pf", b"PF")
+_PFM_TOKEN = re.compile(rb"\s*(?:#[^\n]*\n\s*)*([^\s#]+)")  # next header token, skipping '#' comment lines
 
 
-def read_pfm(path: PathLike) -> np.ndarray:
-    """Read a PFM file as float32, top row first: (H, W) ``Pf`` or (H, W, 3) ``PF``; scale not applied."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(path, f"cannot read PFM ({exc.strerror or exc})") from exc
-    m = _PFM_HEADER.match(raw[:256])
-    if m is None:
+def _pfm_header(path: Path, raw: bytes) -> tuple[bytes, int, int, float, int]:
+    """Parse the PFM header: (magic, width, height, scale, offset of the first data byte)."""
+    tokens: list[bytes] = []
+    pos = 0
+    for _ in range(4):
+        m = _PFM_TOKEN.match(raw, pos, min(len(raw), pos + 256))
+        if m is None:
+            break
+        tokens.append(m.group(1))
+        pos = m.end()
+        if tokens[0] not in _PFM_MAGIC:
+            break
+    if len(tokens) < 4 or tokens[0] not in _PFM_MAGIC or pos >= len(raw) or not raw[pos : pos + 1].isspace():
         raise DataError(path, "not a PFM file (header must be 'Pf'/'PF', width height, scale)")
-    kind, width, height, scale = m.group(1), int(m.group(2)), int(m.group(3)), float(m.group(4))
+    magic, width, height, scale = tokens
+    if not (width.isdigit() and height.isdigit()):
+        raise DataError(path, f"bad PFM size {width[:20]!r} {height[:20]!r} (expected two integers)")
+    try:
+        value = float(scale)
+    except ValueError:
+        raise DataError(path, f"PFM header has an invalid scale {scale[:20]!r}") from None
+    return magic, int(width), int(height), value, pos + 1  # one whitespace byte ends the header
+
+
+def read_pfm(path: PathLike, *, greyscale: bool = False) -> np.ndarray:
+    """Read a PFM file as float32, top row first: (H, W) ``Pf`` or (H, W, 3) ``PF``; scale not applied.
+
+    The header is ``Pf``/``PF``, width and height, then the scale, whose sign gives the byte order (negative:
+    little-endian). ``#`` comment lines in the header are skipped. The data must hold exactly
+    width x height x channels float32 values, stored bottom row first. With ``greyscale=True`` a colour
+    ``PF`` file is refused. Every problem raises :class:`DataError` naming the file.
+    """
+    path = Path(path)
+    raw = read_file_bytes(path, "PFM")
+    kind, width, height, scale, start = _pfm_header(path, raw)
     channels = 3 if kind == b"PF" else 1
+    if greyscale and channels != 1:
+        raise DataError(path, "PFM has 3 channels, expected 1 (greyscale 'Pf')")
     count = width * height * channels
-    dtype = "<f4" if scale < 0 else ">f4"
-    body = raw[m.end():]
+    body = raw[start:]
+    size = f"{width}x{height}" + ("x3" if channels == 3 else "")
     if len(body) < 4 * count:
-        expected = f"{4 * count} expected for {width}x{height}"
-        raise DataError(path, f"truncated PFM: {len(body)} data bytes, {expected}")
+        raise DataError(path, f"truncated PFM: {len(body)} data bytes, {4 * count} expected for {size}")
+    if len(body) > 4 * count:
+        extra = len(body) - 4 * count
+        raise DataError(path, f"PFM has {extra} bytes after the {4 * count} data bytes of {size}")
+    dtype = "<f4" if scale < 0 else ">f4"
     arr = np.frombuffer(body, dtype=dtype, count=count).astype(np.float32)
     shape = (height, width, 3) if channels == 3 else (height, width)
     return np.ascontiguousarray(np.flipud(arr.reshape(shape)))

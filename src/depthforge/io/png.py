@@ -16,15 +16,17 @@ PathLike = str | os.PathLike[str]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def write_png_bytes(path: PathLike, img: np.ndarray) -> Path:
+def write_png_bytes(path: PathLike, img: np.ndarray, compression: int | None = None) -> Path:
     """Encode ``img`` (OpenCV order: grey, BGR or BGRA; uint8 or uint16) as PNG and write it to ``path``.
 
-    Parent folders are created. Unlike ``cv2.imwrite`` (which returns False, or does nothing at all for a
-    missing folder), every failure raises a :class:`DataError` naming the path.
+    ``compression`` is the zlib level 0-9 (OpenCV's default when ``None``). Parent folders are created.
+    Unlike ``cv2.imwrite`` (which returns False, or does nothing at all for a missing folder), every
+    failure raises a :class:`DataError` naming the path.
     """
     path = Path(path)
     try:
-        ok, buf = cv2.imencode(".png", np.ascontiguousarray(img))
+        params = [] if compression is None else [cv2.IMWRITE_PNG_COMPRESSION, compression]
+        ok, buf = cv2.imencode(".png", np.ascontiguousarray(img), params)
     except cv2.error as exc:
         raise DataError(path, f"cannot encode {img.dtype} array of shape {img.shape} as PNG ({exc})") from exc
     if not ok:
@@ -35,6 +37,19 @@ def write_png_bytes(path: PathLike, img: np.ndarray) -> Path:
     except OSError as exc:
         raise DataError(path, f"cannot write PNG ({exc.strerror or exc})") from exc
     return path
+
+
+def read_file_bytes(path: PathLike, what: str = "file") -> bytes:
+    """All bytes of ``path``; a missing file, a folder or a read error raises :class:`DataError`."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a directory, expected a file") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read {what} ({exc.strerror or exc})") from None
 
 
 def read_png_unchanged(path: PathLike) -> np.ndarray:

@@ -67,8 +67,8 @@ def write_submission(
             files would end up in the folder the server is fed).
         zip_path: if given, also write a zip with the PNGs at the archive root, ready to upload.
 
-    Depths are encoded by :func:`~depthforge.io.depth_png.depth_to_uint16` (clipped to [1, 65535] on valid
-    pixels, non-positive / non-finite -> 0). Run :func:`check_submission` on the result before uploading.
+    Depths are encoded by :func:`~depthforge.io.depth_png.depth_to_uint16` with ``dense=True``: clipped to
+    [1, 65535], non-positive -> 1, only non-finite -> 0. Run :func:`check_submission` on the result before uploading.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -83,7 +83,8 @@ def write_submission(
             raise DataError(out, f"submission index must be an integer in [0, 1e10), got {index!r}")
         if int(index) in written:
             raise DataError(out, f"index {int(index)} given twice")
-        written[int(index)] = write_depth_png(out / submission_name(int(index)), depth)
+        # Every pixel of a submission is a prediction: nothing may be written as 0 (= missing).
+        written[int(index)] = write_depth_png(out / submission_name(int(index)), depth, dense=True)
     if not written:
         raise DataError(out, "no predictions to write")
     paths = [written[i] for i in sorted(written)]

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from depthforge.errors import DataError
+from depthforge.io.depth_png import depth_to_uint16
+from depthforge.io.depth_png import write_depth_png as _write_depth_png
+from depthforge.io.png import read_png_unchanged, write_png_bytes
 
+# KITTI 16-bit encoding: round(metres * 256) clipped to [1, 65535]; 0 where depth is 0, inf or NaN.
+encode_depth_png = depth_to_uint16
 
-def encode_depth_png(depth: np.ndarray) -> np.ndarray:
-    """KITTI 16-bit encoding: round(metres * 256) clipped to [1, 65535]; 0 where depth is 0, inf or NaN."""
-    d = np.asarray(depth, dtype=np.float64)
-    valid = np.isfinite(d) & (d > 0)
-    out = np.zeros(d.shape, dtype=np.uint16)
-    out[valid] = np.clip(np.rint(d[valid] * 256.0), 1, 65535).astype(np.uint16)
-    return out
+# Fixed compression level keeps the bytes identical across runs.
+_PNG_COMPRESSION = 3
 
 
 def _write(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Fixed compression level keeps the bytes identical across runs.
-    if not cv2.imwrite(str(path), array, [cv2.IMWRITE_PNG_COMPRESSION, 3]):
-        raise DataError(path, "could not write PNG")
+    write_png_bytes(path, array, compression=_PNG_COMPRESSION)
 
 
 def write_rgb_png(path: Path, rgb: np.ndarray) -> None:
@@ -43,12 +39,12 @@ def write_u8_png(path: Path, values: np.ndarray) -> None:
 
 def write_depth_png(path: Path, depth: np.ndarray) -> None:
     """Write metric depth (0/inf = invalid) with the KITTI 16-bit encoding."""
-    write_u16_png(path, encode_depth_png(depth))
+    _write_depth_png(path, depth, compression=_PNG_COMPRESSION)
 
 
 def read_u16_png(path: Path) -> np.ndarray:
     """Read a 16-bit PNG unchanged (uint16)."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None or img.dtype != np.uint16:
+    img = read_png_unchanged(path)
+    if img.dtype != np.uint16:
         raise DataError(path, "not a readable 16-bit PNG")
     return img
