@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-all bench clean
+.PHONY: demo test test-fast bench clean
 
 $(BIN)/depthforge: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +13,11 @@ $(BIN)/depthforge: pyproject.toml constraints.txt
 demo: $(BIN)/depthforge  ## synthetic KITTI -> train a small SemAttNet on the CPU -> compare with IP-Basic
 	$(BIN)/depthforge demo --out demo_runs/semattnet
 
-test: $(BIN)/depthforge  ## the fast suite (what CI runs)
-	$(BIN)/pytest -q -p no:cacheprovider
-
-test-all: $(BIN)/depthforge  ## everything, slow tests included
+test: $(BIN)/depthforge  ## the whole suite, slow tests included (what CI runs; ~5 min on 2 cores)
 	$(BIN)/pytest -q -p no:cacheprovider -m "slow or not slow"
+
+test-fast: $(BIN)/depthforge  ## skip the slow tests (kill -9 resume, multi-process, full pipelines)
+	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(BIN)/depthforge
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
