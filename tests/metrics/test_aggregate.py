@@ -42,3 +42,19 @@ def test_bad_policy_and_state():
     import torch
     with pytest.raises(DataError):
         MetricAverager().load_state(["a"], torch.zeros(2), torch.zeros(2))
+
+
+def test_state_with_fixed_keys_has_the_same_layout_on_every_process() -> None:
+    from depthforge.metrics import MetricAverager
+
+    empty = MetricAverager("propagate")  # a process that scored no image
+    busy = MetricAverager("propagate")
+    busy.update({"rmse": 2.0, "mae": 1.0})
+    keys = ("mae", "rmse", "delta1")
+    k0, s0, c0 = empty.state(keys)
+    k1, s1, c1 = busy.state(keys)
+    assert k0 == k1 == list(keys) and s0.shape == s1.shape == (3,)
+    assert s0.tolist() == [0.0, 0.0, 0.0] and s1.tolist() == [1.0, 2.0, 0.0] and c1.tolist() == [1.0, 1.0, 0.0]
+    empty.load_state(k0, s0 + s1, c0 + c1)
+    merged = empty.compute()
+    assert merged["rmse"] == 2.0 and merged["delta1"] != merged["delta1"]  # never seen -> NaN

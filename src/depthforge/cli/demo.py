@@ -42,13 +42,15 @@ def _baseline_rows(samples: list[dict[str, np.ndarray]]) -> dict[str, list[np.nd
 
 
 def _score(preds: list[np.ndarray], samples: list[dict[str, np.ndarray]]) -> dict[str, float]:
-    from depthforge.engine.module import MetricSums
+    from depthforge.engine.module import METRIC_KEYS
     from depthforge.metrics import kitti_completion
+    from depthforge.metrics.aggregate import MetricAverager
 
-    sums = MetricSums()
+    sums = MetricAverager.for_protocol("kitti-penet")
     for pred, s in zip(preds, samples):
-        sums.add(kitti_completion(pred, s["gt"], protocol="penet"))
-    return MetricSums.means(sums.as_tensor())
+        sums.update(kitti_completion(pred, s["gt"], protocol="penet"))
+    means = sums.compute()
+    return {k: means[k] for k in METRIC_KEYS}
 
 
 def run(args: argparse.Namespace) -> int:

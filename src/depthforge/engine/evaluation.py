@@ -13,7 +13,8 @@ from tqdm import tqdm
 
 from depthforge.config import Config
 from depthforge.engine.datamodule import build_dataset
-from depthforge.engine.module import METRIC_KEYS, MetricSums
+from depthforge.engine.module import METRIC_KEYS
+from depthforge.metrics.aggregate import MetricAverager
 from depthforge.registry import create_model
 
 # Units of the reference table (kitti-penet protocol).
@@ -58,18 +59,19 @@ def evaluate_split(cfg: Config, ckpt: str | Path, val_results: Path | None = Non
 
     model = model if model is not None else load_model(cfg, ckpt)
     device = next(model.parameters()).device
-    sums = MetricSums()
+    sums = MetricAverager.for_protocol(f"kitti-{cfg.eval.protocol}")
     for i, batch in enumerate(tqdm(_batches(cfg, "val"), desc="evaluate", unit="img")):
         batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         pred = model(batch)["depth"]
-        sums.add(kitti_completion(pred[0], batch["gt"][0], protocol=cfg.eval.protocol))
+        sums.update(kitti_completion(pred[0], batch["gt"][0], protocol=cfg.eval.protocol))
         if val_results is not None:
             from depthforge.viz import save_png
 
             sample = {"d": batch["d"][0, 0].cpu().numpy(), "gt": batch["gt"][0, 0].cpu().numpy(),
                       "pred": pred[0, 0].float().cpu().numpy()}
             save_png(val_results / f"{i:010d}.png", visualise(sample, cfg.eval.depth_range))
-    return MetricSums.means(sums.as_tensor())
+    means = sums.compute()
+    return {k: means[k] for k in METRIC_KEYS}
 
 
 def write_test_submission(cfg: Config, ckpt: str | Path, out_dir: Path) -> Path:
@@ -103,4 +105,4 @@ def format_table(rows: dict[str, dict[str, float]], keys: tuple[str, ...] = TABL
     return "\n".join(out)
 
 
-__all__ = ["evaluate_split", "format_table", "load_model", "write_test_submission", "METRIC_KEYS"]
+__all__ = ["evaluate_split", "format_table", "load_model", "write_test_submission"]

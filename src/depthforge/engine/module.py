@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import lightning as L
@@ -13,6 +12,7 @@ import torch.nn as nn
 
 from depthforge.config import Config, to_dict
 from depthforge.losses import CRITERIA, deep_supervision_weight
+from depthforge.metrics.aggregate import MetricAverager
 from depthforge.registry import create_model
 
 # Columns of the reference ``train.csv`` / ``val.csv`` (``photo`` is always 0 there).
@@ -24,28 +24,6 @@ METRIC_KEYS = (
 
 def _is_frozen(name: str, prefixes: list[str]) -> bool:
     return any(name.startswith(p) for p in prefixes)
-
-
-class MetricSums:
-    """Per-image metric sums and a count, reducible across processes by summation."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.count = 0
-
-    def add(self, metrics: dict[str, float]) -> None:
-        for key in METRIC_KEYS:
-            self.sums[key] = self.sums.get(key, 0.0) + float(metrics[key])
-        self.count += 1
-
-    def as_tensor(self) -> torch.Tensor:
-        return torch.tensor([self.sums.get(k, 0.0) for k in METRIC_KEYS] + [float(self.count)],
-                            dtype=torch.float64)
-
-    @staticmethod
-    def means(total: torch.Tensor) -> dict[str, float]:
-        count = float(total[-1])
-        return {k: float(total[i]) / count if count else float("nan") for i, k in enumerate(METRIC_KEYS)}
 
 
 class CompletionModule(L.LightningModule):
@@ -60,8 +38,8 @@ class CompletionModule(L.LightningModule):
         for name, param in self.model.named_parameters():
             if _is_frozen(name, cfg.model.freeze):
                 param.requires_grad_(False)
-        self.train_sums = MetricSums()
-        self.val_sums = MetricSums()
+        self.train_sums = self._averager()
+        self.val_sums = self._averager()
         self.val_samples: list[dict[str, np.ndarray]] = []
         self.epoch_metrics: dict[str, dict[str, float]] = {}
         self._t_data = 0.0
@@ -123,7 +101,7 @@ class CompletionModule(L.LightningModule):
         return loss
 
     def on_train_epoch_start(self) -> None:
-        self.train_sums = MetricSums()
+        self.train_sums = self._averager()
         self._t_data = self._t_gpu = 0.0
         self._n_timed = 0
         self._t_last = time.perf_counter()
@@ -156,15 +134,14 @@ class CompletionModule(L.LightningModule):
 
     def train_epoch_metrics(self) -> dict[str, float]:
         """Per-image means of this epoch's training metrics (a collective call under DDP)."""
-        total = self._reduce(self.train_sums)
-        metrics = MetricSums.means(total)
+        metrics = self._reduce(self.train_sums)
         n = max(self._n_timed, 1)
         metrics.update(data_time=self._t_data / n, gpu_time=self._t_gpu / n)
         return metrics
 
     # --- validation -----------------------------------------------------------------------
     def on_validation_epoch_start(self) -> None:
-        self.val_sums = MetricSums()
+        self.val_sums = self._averager()
         self.val_samples = []
         self._val_t0 = time.perf_counter()
 
@@ -178,26 +155,33 @@ class CompletionModule(L.LightningModule):
             self._keep_for_grid(batch, pred, batch_idx)
 
     def on_validation_epoch_end(self) -> None:
-        total = self._reduce(self.val_sums)
-        metrics = MetricSums.means(total)
-        n_img = int(total[-1])
+        metrics = self._reduce(self.val_sums)
+        n_img = int(metrics.pop("n_images"))
         metrics["gpu_time"] = (time.perf_counter() - self._val_t0) / max(n_img, 1)
         metrics["data_time"] = 0.0
         for key in METRIC_KEYS:
             self.log(f"val/{key}", metrics[key], prog_bar=key in ("rmse", "mae"), sync_dist=False)
         self.epoch_metrics["val"] = metrics
 
-    def _add_metrics(self, sums: MetricSums, pred: torch.Tensor, gt: torch.Tensor) -> None:
+    def _averager(self) -> MetricAverager:
+        return MetricAverager.for_protocol(f"kitti-{self.cfg.eval.protocol}")
+
+    def _add_metrics(self, sums: MetricAverager, pred: torch.Tensor, gt: torch.Tensor) -> None:
         from depthforge.metrics import kitti_completion
 
         for p, g in zip(pred.float(), gt.float()):
-            sums.add(kitti_completion(p[None], g[None], protocol=self.cfg.eval.protocol))
+            sums.update({**kitti_completion(p[None], g[None], protocol=self.cfg.eval.protocol), "n_images": 1.0})
 
-    def _reduce(self, sums: MetricSums) -> torch.Tensor:
-        total = sums.as_tensor()
+    def _reduce(self, sums: MetricAverager) -> dict[str, float]:
+        """Per-image means over every process (a collective call under DDP); ``n_images`` is a count."""
+        keys, total, counts = sums.state((*METRIC_KEYS, "n_images"))
         if self.trainer.world_size > 1:
-            total = self.trainer.strategy.reduce(total.to(self.device), reduce_op="sum").cpu()
-        return total
+            both = self.trainer.strategy.reduce(torch.cat([total, counts]).to(self.device), reduce_op="sum").cpu()
+            total, counts = both[: len(keys)], both[len(keys):]
+        sums.load_state(keys, total, counts)
+        means = sums.compute()
+        means["n_images"] = float(counts[-1])
+        return means
 
     def _keep_for_grid(self, batch: dict[str, torch.Tensor], pred: torch.Tensor, batch_idx: int) -> None:
         """Keep every ``comparison_every``-th validation image (on rank 0) for the comparison grid."""
@@ -272,6 +256,3 @@ class CompletionModule(L.LightningModule):
         if sch.name == "plateau":
             config["monitor"] = sch.monitor
         return {"optimizer": optimizer, "lr_scheduler": config}
-
-    def trainable_parameters(self) -> Iterator[nn.Parameter]:
-        return (p for p in self.model.parameters() if p.requires_grad)

@@ -14,7 +14,7 @@ has the same layout provided all ranks saw the same keys) and ``load_state``, or
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import torch
@@ -56,11 +56,15 @@ class MetricAverager:
         """Sorted metric names (the layout of ``state()``)."""
         return sorted(self._sums)
 
-    def state(self) -> tuple[list[str], torch.Tensor, torch.Tensor]:
-        """(keys, sums, counts) as float64 tensors, ready for ``all_reduce(op=SUM)``."""
-        keys = self.keys()
-        sums = torch.tensor([self._sums[k] for k in keys], dtype=torch.float64)
-        counts = torch.tensor([float(self._counts[k]) for k in keys], dtype=torch.float64)
+    def state(self, keys: Sequence[str] | None = None) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+        """(keys, sums, counts) as float64 tensors, ready for ``all_reduce(op=SUM)``.
+
+        ``keys`` fixes the layout (absent keys give 0 and 0), so that processes that scored no
+        image still contribute tensors of the same shape to a collective reduction.
+        """
+        keys = self.keys() if keys is None else list(keys)
+        sums = torch.tensor([self._sums.get(k, 0.0) for k in keys], dtype=torch.float64)
+        counts = torch.tensor([float(self._counts.get(k, 0)) for k in keys], dtype=torch.float64)
         return keys, sums, counts
 
     def load_state(self, keys: list[str], sums: torch.Tensor, counts: torch.Tensor) -> None:
