@@ -79,11 +79,11 @@ class ReferenceStylePIL(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         s = self.samples[index]
-        with Image.open(s.rgb) as img:
+        with Image.open(s.image) as img:
             rgb = np.array(img, dtype="uint8")
         with Image.open(s.semantic) as img:
             semantic = np.array(img.convert("RGB"), dtype="uint8")
-        sparse, target = self._depth(s.d), self._depth(s.gt)
+        sparse, target = self._depth(s.sparse), self._depth(s.gt)
 
         rng = np.random.default_rng(index)
         flip = rng.uniform() < 0.5
@@ -102,7 +102,7 @@ class ReferenceStylePIL(Dataset):
 
         out = {}
         top = int(rng.integers(0, 352 - 320 + 1))
-        for key, a in (("rgb", rgb), ("semantic", semantic), ("d", sparse), ("gt", target)):
+        for key, a in (("image", rgb), ("semantic", semantic), ("sparse", sparse), ("gt", target)):
             a = self._bottom_crop(a)
             if flip:
                 a = np.fliplr(a)

@@ -1,6 +1,6 @@
 """SemAttNet cost benchmark: parameters, CPU inference time, training-step memory, CSPN head.
 
-Usage (defaults reproduce the spec §10 conditions: 2 threads, fp32, batch 1, synthetic weights)::
+Usage (defaults are the reference measurement conditions: 2 threads, fp32, batch 1, synthetic weights)::
 
     python benchmarks/bench_semattnet.py                       # everything, incl. reference-style baselines
     python benchmarks/bench_semattnet.py --what infer --runs 5 --threads 2 --height 352 --width 1216
@@ -28,9 +28,9 @@ import time
 from typing import Any
 
 SPEC_REF = {
-    "infer_s": 11.0,  # reference sem_att forward @352x1216, 2 threads (spec §10)
+    "infer_s": 11.0,  # reference sem_att forward @352x1216, 2 threads
     "infer_target_s": 7.5,
-    "train_gb": 6.3,  # reference train-step peak RSS increase @320x1216 (spec §10)
+    "train_gb": 6.3,  # reference train-step peak RSS increase @320x1216
     "train_target_gb": 0.6 * 6.3,
 }
 
@@ -95,9 +95,9 @@ def _inputs(h: int, w: int, seed: int = 0):
         torch.zeros(1, 1, h, w),
     )
     return {
-        "rgb": torch.rand(1, 3, h, w, generator=g) * 255,
+        "image": torch.rand(1, 3, h, w, generator=g) * 255,
         "semantic": torch.rand(1, 3, h, w, generator=g) * 255,
-        "d": d,
+        "sparse": d,
     }, torch.where(
         torch.rand(1, 1, h, w, generator=g) < 0.3,
         1 + 79 * torch.rand(1, 1, h, w, generator=g),
@@ -175,7 +175,12 @@ def child_cspn(a: argparse.Namespace) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    from depthforge.models.cspn import cspn_chain, cspn_chain_reference, normalize_guide, shift_guide
+    from depthforge.models.semattnet.cspn import (
+        cspn_chain,
+        cspn_chain_reference,
+        normalize_guide,
+        shift_guide,
+    )
 
     torch.set_num_threads(a.threads)
     g = torch.Generator().manual_seed(0)

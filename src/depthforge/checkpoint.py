@@ -7,12 +7,17 @@
   file and the global; corrupt or truncated files raise a :class:`CheckpointError` naming the file.
 * :func:`extract_state_dict` finds the state dict (``ckpt['model']``, Lightning ``ckpt['state_dict']`` with its
   ``model.`` prefix, or a bare state dict).
-* :func:`load_checkpoint` maps prefixes explicitly (backbone checkpoint into ``SemAttNet.backbone``, full
-  checkpoint into the full model, the ``backbone.*`` part of a full checkpoint into a bare backbone when asked),
+* :func:`load_checkpoint` lets the model's family map the checkpoint's layout (the ``checkpoint_filter`` of
+  the model's :class:`~depthforge.models.contract.ModelContract`: which keys, into which sub-module),
   verifies key sets *and* shapes, and raises a :class:`CheckpointError` listing missing / unexpected /
-  mismatched keys instead of silently loading nothing (reference defect #9).
+  mismatched keys instead of silently loading nothing (the reference loads non-strictly and can load
+  nothing unnoticed).
+* :func:`build_from_checkpoint` builds the model a checkpoint holds (the model recorded in a depthforge
+  checkpoint's config, else the built-in family that recognises its keys) and loads it.
 * :func:`save_checkpoint` writes atomically (temporary file in the same folder, fsync, ``os.replace``).
 * :func:`convert_reference_checkpoint` rewrites an official checkpoint with plain containers only.
+
+Nothing here reads meaning into key names: that is each model family's business.
 """
 
 from __future__ import annotations
@@ -31,14 +36,17 @@ import torch
 from torch import nn
 
 from depthforge.errors import CheckpointError
+from depthforge.models.contract import CheckpointMapping, ModelContract
 
 __all__ = [
     "CheckpointError",
     "ReferenceResultStub",
+    "build_from_checkpoint",
     "convert_reference_checkpoint",
     "extract_state_dict",
     "load_checkpoint",
     "read_checkpoint",
+    "recorded_model",
     "save_checkpoint",
     "to_plain",
 ]
@@ -184,14 +192,12 @@ def load_checkpoint(
     *,
     backbone_only: bool = False,
 ) -> dict[str, Any]:
-    """Load a checkpoint (file or dict) into ``model`` with explicit prefix mapping and strict verification.
+    """Load a checkpoint (file or dict) into ``model`` with its family's layout mapping and strict checks.
 
-    Layouts (SemAttNet; other models load key-for-key):
-
-    * ``bb``: bare backbone keys.  Loaded into a backbone model, or into ``model.backbone`` of a full model
-      (the head is left untouched, as the reference ``--freeze-backbone`` initialisation does).
-    * ``sem_att``: ``backbone.*`` + head keys.  Loaded into a full model; into a bare backbone only with
-      ``backbone_only=True`` (the head keys are then ignored and reported).
+    The model's contract filter (``type(model).contract.checkpoint_filter``) decides the checkpoint's layout,
+    which sub-module receives it and which keys are left out on purpose; a model without one loads key for
+    key (layout ``direct``). ``backbone_only=True`` lets the filter load the part of a larger model's
+    checkpoint that fits a smaller model, which it refuses otherwise.
 
     With ``strict=True`` (default) the key sets and every shape must match exactly, otherwise a
     :class:`CheckpointError` lists missing / unexpected / shape-mismatched keys.  With ``strict=False`` the
@@ -206,32 +212,35 @@ def load_checkpoint(
         ckpt = read_checkpoint(source)
     else:
         ckpt = path_or_state
+    return _load_into(model, ckpt, source, strict=strict, backbone_only=backbone_only)
+
+
+def _map_state(
+    sd: dict[str, torch.Tensor], model: nn.Module, where: str, backbone_only: bool
+) -> CheckpointMapping:
+    contract = getattr(type(model), "contract", None)
+    flt = contract.checkpoint_filter if isinstance(contract, ModelContract) else None
+    if flt is None:
+        return CheckpointMapping(sd)
+    try:
+        return flt(sd, model, backbone_only=backbone_only)
+    except CheckpointError as e:
+        raise CheckpointError(f"{where}{e}") from None
+
+
+def _load_into(
+    model: nn.Module, ckpt: Any, source: str | None, *, strict: bool, backbone_only: bool
+) -> dict[str, Any]:
     where = f"{source}: " if source else ""
     try:
         sd = extract_state_dict(ckpt)
     except CheckpointError as e:
         raise CheckpointError(f"{where}{e}") from None
 
-    has_bb_prefix = any(k.startswith("backbone.") for k in sd)
-    backbone = getattr(model, "backbone", None)
-    target: nn.Module = model
-    target_name = "model"
-    ignored: list[str] = []
-    if isinstance(backbone, nn.Module):
-        if not has_bb_prefix:
-            # bare keys that fit the backbone at least as well as the whole model: a backbone checkpoint
-            bb_keys = set(backbone.state_dict().keys())
-            if len(set(sd) & bb_keys) >= len(set(sd) & set(model.state_dict().keys())):
-                target, target_name = backbone, "backbone"
-    elif has_bb_prefix:
-        if not backbone_only:
-            raise CheckpointError(
-                f"{where}this is a full-model (sem_att) checkpoint ({len(sd)} keys, 'backbone.' prefix) but the "
-                f"model is a bare {type(model).__name__}; pass backbone_only=True to load its backbone part"
-            )
-        ignored = sorted(k for k in sd if not k.startswith("backbone."))
-        sd = {k[len("backbone.") :]: v for k, v in sd.items() if k.startswith("backbone.")}
-    layout = _layout_name(sd, has_bb_prefix, target)
+    mapping = _map_state(sd, model, where, backbone_only)
+    sd, layout = mapping.state_dict, mapping.layout
+    target = model.get_submodule(mapping.target) if mapping.target else model
+    target_name = mapping.target or "model"
 
     expected = target.state_dict()
     missing = sorted(k for k in expected if k not in sd)
@@ -267,7 +276,7 @@ def load_checkpoint(
         "missing": missing,
         "unexpected": unexpected,
         "mismatched": mismatched,
-        "ignored": ignored,
+        "ignored": list(mapping.ignored),
         "source": source,
     }
     if isinstance(ckpt, Mapping) and "epoch" in ckpt:
@@ -275,16 +284,53 @@ def load_checkpoint(
     return info
 
 
-def _layout_name(sd: Mapping[str, torch.Tensor], has_bb_prefix: bool, target: nn.Module) -> str:
-    from depthforge.models.semattnet import SemAttNet, SemAttNetBackbone
+def recorded_model(ckpt: Any) -> tuple[str, dict[str, Any]] | None:
+    """``(name, kwargs)`` of the model section a depthforge checkpoint records in its config, if any.
 
-    if has_bb_prefix:
-        return "sem_att"
-    if isinstance(target, SemAttNetBackbone):
-        return "bb"
-    if isinstance(target, SemAttNet):
-        return "sem_att"
-    return "direct"
+    Lightning checkpoints keep it in ``hyper_parameters['config']['model']``, plain ones in
+    ``args['model']``.
+    """
+    if not isinstance(ckpt, Mapping):
+        return None
+    hyper = ckpt.get("hyper_parameters")
+    for holder in (hyper.get("config") if isinstance(hyper, Mapping) else None, ckpt.get("args")):
+        section = holder.get("model") if isinstance(holder, Mapping) else None
+        if isinstance(section, Mapping) and isinstance(section.get("name"), str):
+            return section["name"], dict(section.get("kwargs") or {})
+    return None
+
+
+def build_from_checkpoint(path: str | PathLike[str], name: str | None = None, **kwargs: Any) -> nn.Module:
+    """Build the registered model that the checkpoint at ``path`` holds and load its weights (strict).
+
+    The architecture comes from the model recorded in a depthforge checkpoint's config or, for other files,
+    from the built-in family that recognises the state dict (``registry.model_from_state_dict``). ``name``
+    picks the variant explicitly; the checkpoint's own kwargs still apply when it describes that same
+    variant, and explicit ``kwargs`` win over them, so a config naming the variant with another width can
+    still load it. The model is returned as built (training mode), on the CPU.
+    """
+    from depthforge.registry import create_model, model_from_state_dict
+
+    source = str(path)
+    ckpt = read_checkpoint(source)
+    described = recorded_model(ckpt)
+    if described is None:
+        try:
+            state = extract_state_dict(ckpt)
+        except CheckpointError as e:
+            raise CheckpointError(f"{source}: {e}") from None
+        described = model_from_state_dict(state)
+    if name is None:
+        if described is None:
+            raise CheckpointError(
+                f"{source}: cannot tell which model this checkpoint holds (its config records none and no "
+                "built-in model family recognises its keys); name the model explicitly"
+            )
+        name = described[0]
+    own = described[1] if described is not None and described[0] == name else {}
+    model = create_model(name, **{**own, **kwargs})
+    _load_into(model, ckpt, source, strict=True, backbone_only=False)
+    return model
 
 
 def to_plain(obj: Any) -> Any:

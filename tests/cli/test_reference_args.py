@@ -7,6 +7,8 @@ import shlex
 import pytest
 
 from depthforge.cli.reference import build_parser, main, to_config
+from depthforge.config import from_dict
+from depthforge.tasks.completion import CompletionLoss
 
 DATA = "--data-folder kitti_depth/depth/ --data-folder-rgb kitti_raw/ --data-semantic semantic_maps/"
 
@@ -15,22 +17,26 @@ def cfg_of(cmd: str, start_epoch: int = 0):
     return to_config(build_parser().parse_args(shlex.split(cmd)), start_epoch)
 
 
+def loss_of(cfg) -> CompletionLoss:
+    return from_dict(CompletionLoss, cfg.task.loss)
+
+
 def test_stage1_backbone_command() -> None:
     cfg = cfg_of(f"-n bb -b 8 {DATA} --patience 4")
     assert cfg.model.name == "semattnet_bb" and cfg.data.batch_size == 8
     assert cfg.scheduler.name == "plateau" and cfg.scheduler.patience == 4 and cfg.scheduler.monitor == "val/rmse"
-    assert cfg.loss.deep_supervision is not None and cfg.loss.deep_supervision.schedule == [(1, 0.2), (3, 0.05)]
+    assert loss_of(cfg).deep_supervision is not None and loss_of(cfg).deep_supervision.schedule == [(1, 0.2), (3, 0.05)]
     assert cfg.optim.lr == pytest.approx(1.2727e-3) and cfg.optim.weight_decay == pytest.approx(1e-6)
     assert cfg.optim.betas == (0.9, 0.99) and cfg.trainer.epochs == 200
-    assert (cfg.data.crop_h, cfg.data.crop_w, cfg.data.jitter) == (320, 1216, 0.1)
-    assert cfg.data.data_folder == "kitti_depth/depth/"
+    assert (cfg.data.options["crop_h"], cfg.data.options["crop_w"], cfg.data.options["jitter"]) == (320, 1216, 0.1)
+    assert cfg.data.options["data_folder"] == "kitti_depth/depth/"
 
 
 def test_stage2_freeze_command() -> None:
     cfg = cfg_of(f"-n sem_att -b 8 {DATA} --patience 8 -f", start_epoch=60)
     assert cfg.model.name == "semattnet" and cfg.model.freeze == ["backbone."]
     assert not cfg.model.freeze_bn_stats  # the reference keeps updating BN statistics
-    assert cfg.optim.param_groups == [] and cfg.loss.deep_supervision is None
+    assert cfg.optim.param_groups == [] and loss_of(cfg).deep_supervision is None
     assert cfg.run.epoch_offset == 60 and cfg.trainer.epochs == 140
 
 
@@ -44,11 +50,11 @@ def test_stage3_full_command() -> None:
 def test_other_reference_flags() -> None:
     cfg = cfg_of(f"-n bb {DATA} --epochs 5 --workers 0 --val full --cpu --jitter 0.2 --rank-metric delta1 "
                  "-he 256 -w 512 --not-random-crop --start-epoch-bias 2 -c l1 --s_p exp --val_results vr")
-    assert cfg.trainer.epochs == 5 and cfg.data.workers == 0 and cfg.data.val == "full"
-    assert cfg.trainer.accelerator == "cpu" and cfg.data.jitter == 0.2
+    assert cfg.trainer.epochs == 5 and cfg.data.workers == 0 and cfg.data.options["val"] == "full"
+    assert cfg.trainer.accelerator == "cpu" and cfg.data.options["jitter"] == 0.2
     assert cfg.checkpoint.monitor == "val/delta1" and cfg.scheduler.monitor == "val/delta1"
-    assert (cfg.data.crop_h, cfg.data.crop_w, cfg.data.random_crop) == (256, 512, False)
-    assert cfg.loss.start_epoch_bias == 2 and cfg.loss.criterion == "l1"
+    assert (cfg.data.options["crop_h"], cfg.data.options["crop_w"], cfg.data.options["random_crop"]) == (256, 512, False)
+    assert loss_of(cfg).start_epoch_bias == 2 and loss_of(cfg).criterion == "l1"
     assert cfg.run.work_dir.endswith("exp") and cfg.eval.val_results == "vr"
     assert cfg.run.name.startswith("input=rgbd.criterion=l1.lr=0.0012727.bs=1.wd=1e-06.jitter=0.2.time=")
 

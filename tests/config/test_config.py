@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from depthforge.config import dump_yaml, load_config, metric_mode, parse_overrides
+from depthforge.config import dump_yaml, from_dict, load_config, metric_mode, parse_overrides
 from depthforge.errors import ConfigError
+from depthforge.tasks.completion import CompletionLoss
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -17,13 +18,14 @@ def write(path: Path, data: dict) -> Path:
 
 
 def test_base_inheritance_and_override_order(tmp_path: Path) -> None:
-    write(tmp_path / "base.yaml", {"data": {"batch_size": 2, "jitter": 0.3}, "optim": {"lr": 0.1}})
+    write(tmp_path / "base.yaml", {"data": {"dataset": "kitti", "batch_size": 2, "options": {"jitter": 0.3}},
+                                   "optim": {"lr": 0.1}})
     child = write(tmp_path / "child.yaml", {"_base_": "base.yaml", "data": {"batch_size": 8}})
-    cfg = load_config(child, ["optim.lr=0.5", "data.val=full"])
+    cfg = load_config(child, ["optim.lr=0.5", "data.options.val=full"])
     assert cfg.data.batch_size == 8  # child wins over base
-    assert cfg.data.jitter == 0.3  # inherited
+    assert cfg.data.options["jitter"] == 0.3  # inherited
     assert cfg.optim.lr == 0.5  # command line wins over files
-    assert cfg.data.val == "full"
+    assert cfg.data.options["val"] == "full"
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
@@ -35,8 +37,25 @@ def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
 def test_wrong_type_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"config.data.batch_size: expected an integer"):
         load_config(None, ["data.batch_size=abc"])
-    with pytest.raises(ConfigError, match=r"config.data.val: must be one of"):
-        load_config(None, ["data.val=everything"])
+    with pytest.raises(ConfigError, match=r"data.options.val: must be one of"):
+        load_config(None, ["data.dataset=kitti", "data.options.val=everything"])
+
+
+def test_owned_sections_are_validated_at_load_time() -> None:
+    with pytest.raises(ConfigError, match=r"task.loss.criterion: must be one of"):
+        load_config(None, ["model.name=semattnet", "task.loss.criterion=l3"])
+    with pytest.raises(ConfigError, match=r"unknown config key .*task.options.comparison_evry.*did you mean"):
+        load_config(None, ["model.name=semattnet", "task.options.comparison_evry=3"])
+    with pytest.raises(ConfigError, match=r"unknown config key .*jiter.*did you mean .*jitter"):
+        load_config(None, ["data.dataset=kitti", "data.options.jiter=0.2"])
+    with pytest.raises(ConfigError, match=r"did you mean 'kitti'"):
+        load_config(None, ["data.dataset=kiti"])
+    with pytest.raises(ConfigError, match=r"did you mean 'completion'"):
+        load_config(None, ["task.name=completon"])
+    with pytest.raises(ConfigError, match=r"eval.protocol=mono-zoe is not a completion protocol"):
+        load_config(None, ["model.name=semattnet", "eval.protocol=mono-zoe"])
+    with pytest.raises(ConfigError, match=r"data.options is set but data.dataset is empty"):
+        load_config(None, ["data.options.jitter=0.2"])
 
 
 def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
@@ -71,7 +90,8 @@ def test_recipe_configs_validate(name: str) -> None:
 def test_recipe_values() -> None:
     bb = load_config(CONFIGS / "semattnet" / "bb_kitti.yaml")
     assert (bb.trainer.epochs, bb.data.batch_size, bb.scheduler.patience) == (60, 8, 4)
-    assert bb.loss.deep_supervision is not None and bb.loss.deep_supervision.schedule == [(1, 0.2), (3, 0.05)]
+    loss = from_dict(CompletionLoss, bb.task.loss)
+    assert loss.deep_supervision is not None and loss.deep_supervision.schedule == [(1, 0.2), (3, 0.05)]
     init = load_config(CONFIGS / "semattnet" / "cspn_init_kitti.yaml")
     assert init.model.freeze == ["backbone."] and init.trainer.epochs == 5 and not init.model.freeze_bn_stats
 
@@ -83,11 +103,14 @@ def test_overrides_parse_yaml_values() -> None:
 
 
 def test_cross_field_validation() -> None:
-    with pytest.raises(ConfigError, match="multiples of 32"):
-        load_config(None, ["data.crop_h=100"])
+    # The crop rule is the model's (its contract), checked against the dataset's options at load time.
+    with pytest.raises(ConfigError, match="training crop size 100x1216 is not a multiple of 32"):
+        load_config(None, ["model.name=semattnet", "data.dataset=kitti", "data.options.crop_h=100"])
+    assert load_config(None, ["data.dataset=kitti", "data.options.crop_h=100"]).data.options["crop_h"] == 100
     with pytest.raises(ConfigError, match="exclusive"):
         load_config(None, ["run.resume=a.ckpt", "run.load_from=b.ckpt"])
 
 
 def test_metric_direction() -> None:
     assert metric_mode("val/rmse") == "min" and metric_mode("val/delta1") == "max"
+    assert metric_mode("boundary_f1") == "max" and metric_mode("val/EdgeComp") == "min"

@@ -15,11 +15,11 @@ from depthforge.data import (
     KittiDepthCompletion,
     KittiTransformConfig,
     PairedFolderDataset,
-    read_depth_png,
 )
 from depthforge.data import transforms as T
 from depthforge.data.kitti import load_arrays
 from depthforge.errors import DataError
+from depthforge.io import read_depth_png
 
 from .kitti_tree import KittiTree, write_depth, write_rgb
 
@@ -40,11 +40,12 @@ def test_train_item_layout(kitti: KittiTree) -> None:
     ds = _train(kitti)
     assert len(ds) == 8
     item = ds[0]
-    assert set(item) == {"rgb", "semantic", "d", "gt", "name"}
-    assert item["rgb"].shape == item["semantic"].shape == (3, 24, 60)
-    assert item["d"].shape == item["gt"].shape == (1, 24, 60)
-    assert all(item[k].dtype == torch.float32 for k in ("rgb", "semantic", "d", "gt"))
-    assert item["rgb"].max() > 1.5  # 0..255, not normalised
+    assert set(item) == {"image", "semantic", "sparse", "gt", "name"}
+    assert item["image"].shape == item["semantic"].shape == (3, 24, 60)
+    assert item["sparse"].shape == item["gt"].shape == (1, 24, 60)
+    assert all(item[k].dtype == torch.float32 for k in ("image", "semantic", "sparse", "gt"))
+    assert item["image"].max() > 1.5  # 0..255, not normalised
+    assert ds.crop_size == (24, 60)
     assert item["name"] == ds.samples[0].name
 
 
@@ -87,9 +88,10 @@ def test_val_and_test_items(kitti: KittiTree) -> None:
     assert _equal(val[1], val[(1, 99)])  # no randomness outside train
     test = KittiDepthCompletion(kitti.depth, None, kitti.semantic, "test", cfg)
     item = test[0]
-    assert "gt" not in item and item["d"].shape == (1, 40, 70) and item["name"] == "0000000000"
+    assert "gt" not in item and item["sparse"].shape == (1, 40, 70) and item["name"] == "0000000000"
+    assert test.crop_size is None and val.crop_size == (32, 64)
     sel = KittiDepthCompletion(kitti.selection, split="val_select", transform=cfg, max_samples=1)
-    assert len(sel) == 1 and sel[0]["rgb"].shape == (3, 32, 64)
+    assert len(sel) == 1 and sel[0]["image"].shape == (3, 32, 64)
 
 
 def test_mismatched_sizes_name_both_files(kitti: KittiTree) -> None:
@@ -105,7 +107,7 @@ def test_mismatched_sizes_name_both_files(kitti: KittiTree) -> None:
 
 def test_corrupt_file_raises_at_load_time(kitti: KittiTree) -> None:
     ds = _train(kitti)
-    path = ds.samples[1].d
+    path = ds.samples[1].sparse
     path.write_bytes(path.read_bytes()[:100])
     ds[0]
     with pytest.raises(DataError, match="truncated PNG"):
@@ -137,9 +139,10 @@ def test_folder_dataset_pairs_by_stem(tmp_path: Path) -> None:
     ds = PairedFolderDataset(rgb, depth, sem)
     assert [s.name for s in ds.samples] == ["a", "b"]
     item = ds[1]
-    assert item["name"] == "b" and item["rgb"].shape == (3, 12, 20) and "gt" not in item
-    assert torch.all(item["d"] == 2.5)
-    assert PairedFolderDataset(rgb, depth, sem, bottom_crop=(8, 16))[0]["d"].shape == (1, 8, 16)
+    assert item["name"] == "b" and item["image"].shape == (3, 12, 20) and "gt" not in item
+    assert torch.all(item["sparse"] == 2.5)
+    assert ds.samples[1].sparse == depth / "b.npy" and ds.samples[1].image == rgb / "b.png"
+    assert PairedFolderDataset(rgb, depth, sem, bottom_crop=(8, 16))[0]["sparse"].shape == (1, 8, 16)
 
 
 def test_folder_dataset_errors(tmp_path: Path) -> None:

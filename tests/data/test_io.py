@@ -1,4 +1,4 @@
-"""Readers: exact decoding and one-line DataErrors for every bad input."""
+"""Readers of depthforge.io: exact decoding and one-line DataErrors for every bad input."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from depthforge.data import io
+from depthforge import io
 from depthforge.errors import DataError
 
 from .kitti_tree import write_depth, write_rgb

@@ -31,8 +31,8 @@ def test_train_pairs_by_drive_camera_frame(kitti: KittiTree) -> None:
     for s in samples:
         assert s.gt is not None and s.drive is not None and s.camera in ("image_02", "image_03")
         assert s.gt == kitti.depth / "data_depth_annotated/train" / s.drive / "proj_depth/groundtruth" / s.camera / f"{s.frame}.png"
-        assert s.d == kitti.depth / "data_depth_velodyne/train" / s.drive / "proj_depth/velodyne_raw" / s.camera / s.gt.name
-        assert s.rgb == kitti.rgb / s.drive[:10] / s.drive / s.camera / "data" / s.gt.name
+        assert s.sparse == kitti.depth / "data_depth_velodyne/train" / s.drive / "proj_depth/velodyne_raw" / s.camera / s.gt.name
+        assert s.image == kitti.rgb / s.drive[:10] / s.drive / s.camera / "data" / s.gt.name
         assert s.semantic == kitti.semantic / s.drive[:10] / s.drive / s.camera / "data" / s.gt.name
         assert s.name == f"{s.drive}_{s.camera}_{s.frame}"
     assert [s.name for s in samples] == sorted(s.name for s in samples)
@@ -101,10 +101,10 @@ def test_val_select_pairs_by_name_with_semantic_in_depth_tree(kitti: KittiTree) 
     s = samples[0]
     base = kitti.selection / "val_selection_cropped"
     assert s.gt.parent == base / "groundtruth_depth"
-    assert s.d == base / "velodyne_raw" / s.gt.name.replace("groundtruth_depth", "velodyne_raw")
-    assert s.rgb == base / "image" / s.gt.name.replace("groundtruth_depth", "image")
-    assert s.semantic == base / "semantic" / s.rgb.name
-    assert s.name == s.d.stem
+    assert s.sparse == base / "velodyne_raw" / s.gt.name.replace("groundtruth_depth", "velodyne_raw")
+    assert s.image == base / "image" / s.gt.name.replace("groundtruth_depth", "image")
+    assert s.semantic == base / "semantic" / s.image.name
+    assert s.name == s.sparse.stem
 
 
 def test_val_select_semantics_plural_and_download_layout(tmp_path: Path) -> None:
@@ -142,9 +142,9 @@ def test_missing_semantic_map_val_select_and_test(kitti: KittiTree) -> None:
 def test_test_split_pairs_by_file_name(kitti: KittiTree) -> None:
     samples = _scan(kitti, "test")
     assert [s.name for s in samples] == ["0000000000", "0000000001"]
-    assert all(s.gt is None and s.rgb.name == s.d.name == s.semantic.name for s in samples)
+    assert all(s.gt is None and s.image.name == s.sparse.name == s.semantic.name for s in samples)
     extra = kitti.selection / "test_depth_completion_anonymous/image/0000000007.png"
-    shutil.copy(samples[0].rgb, extra)
+    shutil.copy(samples[0].image, extra)
     with pytest.raises(DataError, match="RGB image without sparse depth"):
         _scan(kitti, "test")
 

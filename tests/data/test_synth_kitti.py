@@ -20,6 +20,6 @@ def test_synthetic_kitti_all_splits(tmp_path: Path) -> None:
         ds = KittiDepthCompletion(info.depth_root, info.rgb_root, info.semantic_root, split)
         assert len(ds) == count
         item = ds[0]
-        assert item["rgb"].shape == (3, *shapes[split]) and item["d"].shape == (1, *shapes[split])
+        assert item["image"].shape == (3, *shapes[split]) and item["sparse"].shape == (1, *shapes[split])
         assert ("gt" in item) == (split != "test")
-        assert torch.isfinite(item["d"]).all() and item["d"].max() > 0
+        assert torch.isfinite(item["sparse"]).all() and item["sparse"].max() > 0

@@ -114,24 +114,25 @@ def test_train_arrays_crop_and_flip_same_for_all_modalities() -> None:
     rows, cols = np.mgrid[0:h, 0:w]
     code = (rows * 1000 + cols).astype(np.float32)
     rgb = np.zeros((h, w, 3), np.uint8)
-    arrays = {"rgb": rgb, "semantic": np.stack([rows, cols, rows], -1).astype(np.uint8), "d": code, "gt": code + 0.5}
+    arrays = {"image": rgb, "semantic": np.stack([rows, cols, rows], -1).astype(np.uint8), "sparse": code,
+              "gt": code + 0.5}
     params = T.AugmentParams(True, 1.0, 1.0, 1.0, (0, 1, 2, 3), crop_top=5, crop_left=7)
     out = T.train_arrays(arrays, params, cfg)
-    assert out["d"].shape == (20, 30) and out["rgb"].shape == (20, 30, 3)
+    assert out["sparse"].shape == (20, 30) and out["image"].shape == (20, 30, 3)
     # bottom crop: rows 8..39, cols 3..66; flipped: col k of crop = col 66 - k; then crop 5.., 7..
-    assert out["d"][0, 0] == (8 + 5) * 1000 + (66 - 7)
-    assert out["d"][-1, -1] == (8 + 5 + 19) * 1000 + (66 - 7 - 29)
-    np.testing.assert_array_equal(out["gt"], out["d"] + 0.5)
-    np.testing.assert_array_equal(out["semantic"][..., 1], (out["d"] % 1000).astype(np.uint8))
+    assert out["sparse"][0, 0] == (8 + 5) * 1000 + (66 - 7)
+    assert out["sparse"][-1, -1] == (8 + 5 + 19) * 1000 + (66 - 7 - 29)
+    np.testing.assert_array_equal(out["gt"], out["sparse"] + 0.5)
+    np.testing.assert_array_equal(out["semantic"][..., 1], (out["sparse"] % 1000).astype(np.uint8))
     no_random = T.train_arrays(arrays, params, T.KittiTransformConfig(random_crop=False, bottom_crop=(32, 64)))
-    assert no_random["d"].shape == (32, 64)
+    assert no_random["sparse"].shape == (32, 64)
 
 
 def test_val_arrays_bottom_crop_only() -> None:
     cfg = T.KittiTransformConfig(random_crop=False, bottom_crop=(32, 64))
     d = np.arange(40 * 70, dtype=np.float32).reshape(40, 70)
-    out = T.val_arrays({"d": d}, cfg)
-    np.testing.assert_array_equal(out["d"], d[8:, 3:67])
+    out = T.val_arrays({"sparse": d}, cfg)
+    np.testing.assert_array_equal(out["sparse"], d[8:, 3:67])
 
 
 def test_to_tensor_layout() -> None:

@@ -20,11 +20,13 @@ def tiny_config(info, tmp: Path, **sections) -> dict:
     """A config dict for a very small SemAttNet on 64x128 crops, CPU, no workers."""
     cfg = {
         "model": {"name": "semattnet", "kwargs": {"width_mult": 0.0625}},
-        "data": {"data_folder": str(info.depth_root), "data_folder_rgb": str(info.rgb_root),
-                 "data_semantic": str(info.semantic_root), "batch_size": 2, "crop_h": 64, "crop_w": 128,
-                 "workers": 0, "val_workers": 0, "max_val_samples": 1},
-        "optim": {"lr": 1.0e-3},
+        "data": {"dataset": "kitti",
+                 "options": {"data_folder": str(info.depth_root), "data_folder_rgb": str(info.rgb_root),
+                             "data_semantic": str(info.semantic_root), "crop_h": 64, "crop_w": 128},
+                 "batch_size": 2, "workers": 0, "val_workers": 0, "max_val_samples": 1},
+        "optim": {"name": "adam", "lr": 1.0e-3, "betas": [0.9, 0.99], "weight_decay": 1.0e-6},
         "scheduler": {"name": "plateau", "patience": 1},
+        "checkpoint": {"monitor": "val/rmse"},
         "trainer": {"epochs": 2, "accelerator": "cpu", "devices": 1, "seed": 7, "progress_bar": False,
                     "log_every_n_steps": 1},
         "logging": {"tensorboard": False},

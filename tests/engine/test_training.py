@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from depthforge.config import build_config
-from depthforge.engine.callbacks import CSV_COLUMNS
+from depthforge.tasks.completion import CSV_COLUMNS
 from depthforge.engine.runner import build_module, train
 
 from .conftest import tiny_config, write_config
@@ -71,11 +71,11 @@ def test_frozen_backbone_and_bn_mode(kitti_synth, tmp_path: Path, freeze_bn_stat
     torch.manual_seed(0)
     module = build_module(cfg)
     before = {k: v.clone() for k, v in module.model.state_dict().items()}
-    from depthforge.engine.datamodule import CompletionDataModule
+    from depthforge.engine.datamodule import EngineDataModule
     from depthforge.engine.runner import build_trainer
 
-    trainer = build_trainer(cfg, tmp_path / "r", None)
-    trainer.fit(module, datamodule=CompletionDataModule(cfg))
+    trainer = build_trainer(cfg, module, tmp_path / "r")
+    trainer.fit(module, datamodule=EngineDataModule(cfg))
     after = module.model.state_dict()
     conv = "backbone.rgb_conv_init.0.weight"
     stat = "backbone.rgb_conv_init.1.running_mean"

@@ -1,4 +1,4 @@
-"""KITTI 16-bit depth PNG writing (defect #13: clip instead of wrap)."""
+"""KITTI 16-bit depth PNG writing: out-of-range depths are clipped, never wrapped around."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Submission writing and checking (evaluation spec §2.5)."""
+"""KITTI submission writing and checking."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from depthforge.errors import DataError
-from depthforge.io import check_submission, read_depth_png, write_npy, write_submission
+from depthforge.io import check_submission, read_depth_png, write_npy, write_pfm, write_submission
 
 SIZE = (8, 12)  # small stand-in for 352 x 1216
 
@@ -102,3 +102,18 @@ def test_check_catches_nested_zip_bad_names_and_count(tmp_path: Path) -> None:
     (tmp_path / "broken.zip").write_bytes(b"not a zip")
     with pytest.raises(DataError, match="not a readable zip"):
         check_submission(tmp_path / "broken.zip")
+
+
+def test_folder_predictions_are_read_leniently(tmp_path: Path) -> None:
+    src = tmp_path / "pred"
+    src.mkdir()
+    d = np.full((1, *SIZE), 10.0, np.float32)  # 1xHxW, as a model writes it
+    d[0, 0, :3] = (np.nan, -2.0, 0.0)
+    np.save(src / "a.NPY", d)
+    write_pfm(src / "b.pfm", np.full(SIZE, 20.0, np.float32))
+    files = write_submission(src, tmp_path / "out")
+    first = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
+    assert first[0, :4].tolist() == [0, 1, 1, 2560]  # NaN -> missing; finite non-positive -> 1 (dense)
+    assert (cv2.imread(str(files[1]), cv2.IMREAD_UNCHANGED) == 5120).all()
+    with pytest.raises(DataError, match="prediction folder does not exist"):
+        write_submission(tmp_path / "nowhere", tmp_path / "out2")

@@ -12,7 +12,8 @@ import pytest
 
 from depthforge.cli import eval as eval_cli
 from depthforge.errors import DataError
-from depthforge.metrics import kitti_completion, read_depth, read_pfm, write_pfm
+from depthforge.io import read_depth, read_pfm, write_pfm
+from depthforge.metrics import kitti_completion
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

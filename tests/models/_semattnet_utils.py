@@ -56,4 +56,4 @@ def random_batch(b: int, h: int, w: int, seed: int = 0, density: float = 0.05) -
     sem = torch.randint(0, 256, (b, 3, h, w), generator=g).float()
     valid = torch.rand(b, 1, h, w, generator=g) < density
     d = torch.where(valid, 1 + 79 * torch.rand(b, 1, h, w, generator=g), torch.zeros(b, 1, h, w))
-    return {"rgb": rgb, "semantic": sem, "d": d}
+    return {"image": rgb, "sparse": d, "semantic": sem}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from depthforge.models.cspn import (
+from depthforge.models.semattnet.cspn import (
     AffinityNaNError,
     cspn_chain,
     cspn_chain_reference,

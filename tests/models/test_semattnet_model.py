@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import depthforge
-from depthforge.models.cspn import AffinityNaNError
+from depthforge.models.semattnet.cspn import AffinityNaNError
 from depthforge.testing import fill_state_dict
 
 from ._semattnet_utils import random_batch
@@ -25,16 +25,19 @@ def test_input_validation():
     model = depthforge.create_model("semattnet", width_mult=W).eval()
     batch = random_batch(1, 64, 96)
     bad = dict(
-        batch, d=batch["d"][..., :, :80], rgb=batch["rgb"][..., :80], semantic=batch["semantic"][..., :80]
+        batch,
+        sparse=batch["sparse"][..., :, :80],
+        image=batch["image"][..., :80],
+        semantic=batch["semantic"][..., :80],
     )
     with pytest.raises(ValueError, match="multiples of 32"):
         model(bad)
-    with pytest.raises(ValueError, match="rgb"):
-        model(dict(batch, rgb=batch["rgb"][:, :2]))
+    with pytest.raises(ValueError, match="image"):
+        model(dict(batch, image=batch["image"][:, :2]))
     with pytest.raises(KeyError, match="semantic"):
-        model({"rgb": batch["rgb"], "d": batch["d"]})
+        model({"image": batch["image"], "sparse": batch["sparse"]})
     with pytest.raises(ValueError, match="share"):
-        model(dict(batch, d=batch["d"][..., :32, :]))
+        model(dict(batch, sparse=batch["sparse"][..., :32, :]))
 
 
 def test_outputs_and_semantics():
@@ -112,7 +115,7 @@ def test_memory_efficient_mode_gives_same_gradients_and_bn_stats():
     fill_state_dict(base, 7)
     # make the synthetic model numerically tame for a gradient comparison
     batch = random_batch(1, 64, 128, seed=2)
-    batch = {k: v / 255.0 if k != "d" else v for k, v in batch.items()}
+    batch = {k: v / 255.0 if k != "sparse" else v for k, v in batch.items()}
     results = []
     for mem in (False, True):
         m = copy.deepcopy(base).train()

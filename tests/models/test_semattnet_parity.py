@@ -1,4 +1,4 @@
-"""Numerical parity with the reference SemAttNet (fixtures README §2, cases A1 and A2).
+"""Numerical parity with the reference SemAttNet (cases A1: backbone, A2: full model).
 
 Full-size (width 1.0) models with the synthetic weights (base seed 1) on the stored 64x256 inputs.  float32
 outputs are compared with the suggested absolute tolerances; the float64 runs with the tight ``*_fp64``
@@ -35,8 +35,12 @@ def _case(name: str):
     return data, meta
 
 
+# batch key -> array name in the fixtures (the reference's names)
+_FIXTURE_INPUTS = {"image": "rgb", "sparse": "d", "semantic": "semantic"}
+
+
 def _inputs(data, dtype=torch.float32) -> dict[str, torch.Tensor]:
-    return {k: torch.from_numpy(data[k].astype(np.float32)).to(dtype) for k in ("rgb", "semantic", "d")}
+    return {k: torch.from_numpy(data[a].astype(np.float32)).to(dtype) for k, a in _FIXTURE_INPUTS.items()}
 
 
 def _check(out, data, meta, mapping, suffix=""):

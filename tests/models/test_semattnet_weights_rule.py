@@ -1,4 +1,5 @@
-"""Synthetic weight rule v1 (fixtures README §1) against check values of the reference generator."""
+"""Synthetic weight rule v1 (a value per state-dict key from a key-seeded generator) against check values
+of the reference generator."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ def make_row(seed: int, h: int = 6, w: int = 8) -> dict:
     gt = rng.uniform(5, 50, (h, w)).astype(np.float32)
     sparse = np.where(rng.random((h, w)) < 0.3, gt, 0).astype(np.float32)
     return {
-        "rgb": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        "image": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
         "semantic": rng.integers(0, 19, (h, w)).astype(np.int64),
         "sparse": sparse,
         "pred": gt + 1,
@@ -29,7 +29,7 @@ def test_grid_layout() -> None:
     rows = [make_row(i) for i in range(3)]
     grid = comparison_grid(rows)
     assert grid.shape == (18, 40, 3) and grid.dtype == np.uint8
-    np.testing.assert_array_equal(grid[:6, :8], rows[0]["rgb"])
+    np.testing.assert_array_equal(grid[:6, :8], rows[0]["image"])
     np.testing.assert_array_equal(grid[6:12, 24:32], colorize(rows[1]["pred"]))  # per-image range by default
     np.testing.assert_array_equal(grid[12:, 32:], colorize(rows[2]["gt"]))
 
@@ -42,12 +42,12 @@ def test_grid_fixed_range_and_gap() -> None:
     assert (grid[6:8] == 255).all()
 
 
-def test_grid_accepts_tensor_layout_float_rgb_and_alias() -> None:
+def test_grid_accepts_tensor_layout_float_image() -> None:
     row = make_row(0)
-    chw = np.moveaxis(row["rgb"], -1, 0).astype(np.float32) / 255.0
-    grid = comparison_grid([{"rgb": chw, "d": row["sparse"], "pred": row["pred"]}])
+    chw = np.moveaxis(row["image"], -1, 0).astype(np.float32) / 255.0
+    grid = comparison_grid([{"image": chw, "sparse": row["sparse"], "pred": row["pred"]}])
     assert grid.shape == (6, 24, 3)
-    np.testing.assert_array_equal(grid[:, :8], row["rgb"])
+    np.testing.assert_array_equal(grid[:, :8], row["image"])
 
 
 def test_grid_rejects_mismatched_rows() -> None:

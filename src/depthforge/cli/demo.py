@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from depthforge.batch import GT, IMAGE, SEMANTIC, SPARSE
 from depthforge.config import load_config, merge, parse_overrides
 
 
@@ -36,27 +37,26 @@ def _baseline_rows(samples: list[dict[str, np.ndarray]]) -> dict[str, list[np.nd
     from depthforge.baselines import fill_in_fast, nearest_fill
 
     return {
-        "IP-Basic (fill_in_fast)": [fill_in_fast(s["d"]) for s in samples],
-        "nearest-neighbour fill": [nearest_fill(s["d"]) for s in samples],
+        "IP-Basic (fill_in_fast)": [fill_in_fast(s[SPARSE]) for s in samples],
+        "nearest-neighbour fill": [nearest_fill(s[SPARSE]) for s in samples],
     }
 
 
-def _score(preds: list[np.ndarray], samples: list[dict[str, np.ndarray]]) -> dict[str, float]:
-    from depthforge.engine.module import METRIC_KEYS
-    from depthforge.metrics import kitti_completion
-    from depthforge.metrics.aggregate import MetricAverager
+def _score(preds: list[np.ndarray], samples: list[dict[str, np.ndarray]], protocol: str) -> dict[str, float]:
+    from depthforge.engine.evaluation import Scorer
 
-    sums = MetricAverager.for_protocol("kitti-penet")
+    scorer = Scorer(protocol)
     for pred, s in zip(preds, samples):
-        sums.update(kitti_completion(pred, s["gt"], protocol="penet"))
-    means = sums.compute()
-    return {k: means[k] for k in METRIC_KEYS}
+        scorer.add(pred, s[GT])
+    means = scorer.compute()
+    return {k: means[k] for k in scorer.protocol.keys}
 
 
 def run(args: argparse.Namespace) -> int:
     from depthforge.configs import packaged
-    from depthforge.engine.datamodule import build_dataset
-    from depthforge.engine.evaluation import format_table, load_model
+    from depthforge.engine.datamodule import build_split
+    from depthforge.engine.evaluation import load_model
+    from depthforge.metrics import get_protocol
     from depthforge.engine.runner import train
     from depthforge.synth import write_kitti
 
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"[1/4] rendering synthetic KITTI-format data into {out / 'data'}")
     info = write_kitti(out / "data", drives=args.drives, frames=args.frames, seed=args.seed,
                        n_val_select=args.held_out, n_test=2)
-    paths = {"data": {"data_folder": str(info.depth_root), "data_folder_rgb": str(info.rgb_root),
-                      "data_semantic": str(info.semantic_root)},
+    paths = {"data": {"options": {"data_folder": str(info.depth_root), "data_folder_rgb": str(info.rgb_root),
+                                  "data_semantic": str(info.semantic_root)}},
              "run": {"work_dir": str(out), "name": "train"}}
     cfg = load_config(packaged("demo_semattnet_tiny.yaml"), merge(paths, parse_overrides(args.cfg_options)))
 
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     print("[3/4] scoring held-out frames (val_selection_cropped) against IP-Basic and nearest fill")
     cfg.data.max_val_samples = None
     model = load_model(cfg, run_dir / "checkpoints" / "last.ckpt")
-    dataset = build_dataset(cfg, "val")
+    dataset = build_split(cfg, "val")
     samples: list[dict[str, np.ndarray]] = []
     preds: list[np.ndarray] = []
     with torch.inference_mode():
@@ -85,20 +85,21 @@ def run(args: argparse.Namespace) -> int:
             item = dataset[i]
             batch = {k: v[None] for k, v in item.items() if isinstance(v, torch.Tensor)}
             preds.append(model(batch)["depth"][0, 0].numpy())
-            samples.append({"rgb": item["rgb"].permute(1, 2, 0).byte().numpy(),
-                            "semantic": item["semantic"].permute(1, 2, 0).byte().numpy(),
-                            "d": item["d"][0].numpy(), "gt": item["gt"][0].numpy()})
+            samples.append({IMAGE: item[IMAGE].permute(1, 2, 0).byte().numpy(),
+                            SEMANTIC: item[SEMANTIC].permute(1, 2, 0).byte().numpy(),
+                            SPARSE: item[SPARSE][0].numpy(), GT: item[GT][0].numpy()})
     rows = {"SemAttNet (demo, w=%g)" % cfg.model.kwargs.get("width_mult", 1.0): preds}
     rows.update(_baseline_rows(samples))
-    table = {name: _score(p, samples) for name, p in rows.items()}
-    text = format_table(table)
-    print(f"KITTI metrics on {len(samples)} held-out frames (protocol kitti-penet):")
+    protocol = get_protocol(cfg.eval.protocol or "kitti-penet")
+    table = {name: _score(p, samples, protocol.name) for name, p in rows.items()}
+    text = protocol.format_table(table)
+    print(f"KITTI metrics on {len(samples)} held-out frames (protocol {protocol.name}):")
     print(text)
 
     print("[4/4] writing pictures")
     _pictures(out / "figures", samples, rows)
     (out / "results.md").write_text(
-        f"KITTI metrics on {len(samples)} held-out synthetic frames, protocol kitti-penet\n\n```\n{text}\n```\n")
+        f"KITTI metrics on {len(samples)} held-out synthetic frames, protocol {protocol.name}\n\n```\n{text}\n```\n")
     (out / "results.json").write_text(json.dumps(table, indent=2))
     print(f"done in {time.perf_counter() - t0:.0f} s; results, pictures and curves in {out}")
     return 0
@@ -109,11 +110,11 @@ def _pictures(folder: Path, samples: list[dict[str, np.ndarray]], rows: dict[str
 
     names = list(rows)
     ours = rows[names[0]]
-    hi = float(np.percentile(np.concatenate([s["gt"][s["gt"] > 0] for s in samples]), 99))
+    hi = float(np.percentile(np.concatenate([s[GT][s[GT] > 0] for s in samples]), 99))
     for i, s in enumerate(samples):
         save_png(folder / f"{i:03d}_depth.png", colorize(ours[i], vmin=0.0, vmax=hi))
-        save_png(folder / f"{i:03d}_error.png", error_map(ours[i], s["gt"]))
-        panels = [error_map(rows[n][i], s["gt"]) for n in names]
+        save_png(folder / f"{i:03d}_error.png", error_map(ours[i], s[GT]))
+        panels = [error_map(rows[n][i], s[GT]) for n in names]
         save_png(folder / f"{i:03d}_error_vs_baselines.png", np.concatenate(panels, axis=0))
     grid_rows = [{**s, "pred": p} for s, p in zip(samples, ours)]
     save_png(folder / "comparison_grid.png", comparison_grid(grid_rows[:8], vmin=0.0, vmax=hi))

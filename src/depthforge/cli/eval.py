@@ -10,31 +10,28 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from depthforge.data.cityscapes import cityscapes_gt
+from depthforge.data.folder import folder_gt
+from depthforge.data.kitti import kitti_gt
+from depthforge.data.samples import GTSample
+from depthforge.data.u4k import u4k_gt
 from depthforge.errors import DataError, DepthforgeError
-from depthforge.metrics import (
-    MetricAverager,
-    boundary_f1,
-    cityscapes,
-    get_protocol,
-    kitti_completion,
-    monocular,
-    read_depth,
-)
-from depthforge.metrics.gt_readers import GTSample, cityscapes_gt, folder_gt, kitti_gt, u4k_gt
-from depthforge.metrics.io import DEPTH_SUFFIXES
+from depthforge.io import DEPTH_SUFFIXES, read_depth
+from depthforge.metrics import Protocol, get_protocol
 
 DEFAULT_PROTOCOL = {"kitti": "kitti-devkit", "folder": "mono-zoe", "u4k": "mono-zoe", "cityscapes": "cityscapes-pr"}
+# Valid ground-truth depth range of each dataset's evaluation (metres).
 DEFAULT_RANGE = {"kitti": (1e-3, 80.0), "folder": (1e-3, 80.0), "u4k": (1e-3, 80.0), "cityscapes": (1e-3, 250.0)}
 ALLOWED = {
-    "kitti": ("kitti-devkit", "kitti-penet", "mono-zoe", "depthpro-boundary"),
-    "folder": ("kitti-devkit", "kitti-penet", "mono-zoe", "depthpro-boundary"),
-    "u4k": ("mono-zoe", "depthpro-boundary"),
+    "kitti": ("kitti-devkit", "kitti-penet", "mono-zoe", "depthpro-boundary", "mdec"),
+    "folder": ("kitti-devkit", "kitti-penet", "mono-zoe", "depthpro-boundary", "mdec"),
+    "u4k": ("mono-zoe", "depthpro-boundary", "mdec"),
     "cityscapes": ("cityscapes-pr", "mono-zoe"),
 }
 
@@ -55,6 +52,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-depth", type=float, default=None)
     p.add_argument("--split", type=Path, default=None, help="u4k: split file (default: every */Disp0/*.npy)")
     p.add_argument("--subset", default="val", help="cityscapes: subset folder under disparity/ (default: val)")
+    p.add_argument("--gt-edges", type=Path, default=None,
+                   help="mdec: folder of ground-truth edge maps, <gt stem>.png, non-zero = edge")
     return p
 
 
@@ -96,24 +95,6 @@ def _pairs(samples: list[GTSample], pred_dir: Path, match_sorted: bool) -> list[
     return pairs
 
 
-def _scorer(protocol: str, lo: float, hi: float) -> Callable[[np.ndarray, GTSample, Path], dict[str, float]]:
-    def score(pred: np.ndarray, s: GTSample, path: Path) -> dict[str, float]:
-        if protocol.startswith("kitti") or protocol == "depthpro-boundary":
-            if pred.shape != s.depth.shape:
-                raise DataError(path, f"size {pred.shape} does not match ground truth {s.path.name} "
-                                f"{s.depth.shape}; {protocol} does not resize")
-        if protocol == "kitti-devkit":
-            return kitti_completion(pred, s.depth, "devkit")
-        if protocol == "kitti-penet":
-            return kitti_completion(pred, s.depth, "penet")
-        if protocol == "depthpro-boundary":
-            return boundary_f1(pred, s.depth)
-        if protocol == "cityscapes-pr":
-            return cityscapes(pred, s.depth, s.extras["seg_color"], s.extras["image"], s.extras["boundary"], lo, hi)
-        return monocular(pred, s.depth, lo, hi, boundary=s.extras.get("boundary"))
-    return score
-
-
 def _samples(args: argparse.Namespace) -> Iterable[GTSample]:
     if args.dataset == "kitti":
         return kitti_gt(args.gt)
@@ -124,44 +105,53 @@ def _samples(args: argparse.Namespace) -> Iterable[GTSample]:
     return cityscapes_gt(args.gt, args.subset)
 
 
-def format_table(summary: dict[str, float], keys: Iterable[str]) -> str:
-    """Two-line table (names, values) in the given key order."""
-    keys = [k for k in keys if k in summary]
-    cells = [(k, f"{summary[k]:.6g}") for k in keys]
-    widths = [max(len(a), len(b)) for a, b in cells]
-    head = " | ".join(a.rjust(w) for (a, _), w in zip(cells, widths))
-    vals = " | ".join(b.rjust(w) for (_, b), w in zip(cells, widths))
-    return f"{head}\n{vals}"
+def _check_size(protocol: Protocol, pred: np.ndarray, s: GTSample, path: Path) -> None:
+    if not protocol.resizes and pred.shape != s.depth.shape:
+        raise DataError(path, f"size {pred.shape} does not match ground truth {s.path.name} "
+                        f"{s.depth.shape}; {protocol.name} does not resize")
+
+
+def _gt_edges(args: argparse.Namespace, s: GTSample) -> np.ndarray | None:
+    """The ground-truth edge map of ``s`` (``--gt-edges`` folder, a PNG per GT stem, non-zero = edge)."""
+    if args.gt_edges is None:
+        return None
+    from depthforge.io import read_edges
+
+    return read_edges(args.gt_edges / f"{s.path.stem}.png")
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Run the evaluation described by ``args``; returns the summary dict (also written with ``--out``)."""
-    protocol = args.protocol or DEFAULT_PROTOCOL[args.dataset]
-    proto = get_protocol(protocol)
-    if protocol not in ALLOWED[args.dataset]:
-        raise DataError(args.gt, f"protocol {protocol} is not available for dataset {args.dataset}; "
+    from depthforge.engine.evaluation import Scorer
+
+    name = args.protocol or DEFAULT_PROTOCOL[args.dataset]
+    protocol = get_protocol(name)
+    if name not in ALLOWED[args.dataset]:
+        raise DataError(args.gt, f"protocol {name} is not available for dataset {args.dataset}; "
                         f"choose one of {', '.join(ALLOWED[args.dataset])}")
+    if "gt_edges" in protocol.needs and args.gt_edges is None:
+        raise DataError(args.gt, f"protocol {name} needs ground-truth edge maps: pass --gt-edges FOLDER")
     lo, hi = DEFAULT_RANGE[args.dataset]
     lo = lo if args.min_depth is None else args.min_depth
     hi = hi if args.max_depth is None else args.max_depth
     pairs = _pairs(list(_samples(args)), args.pred, args.match_sorted)
-    score = _scorer(protocol, lo, hi)
-    avg = MetricAverager.for_protocol(protocol)
-    rows: list[dict[str, Any]] = []
+    scorer = Scorer(protocol, depth_range=(lo, hi), keep_rows=True)
     for s, pred_path in pairs:
-        m = score(read_depth(pred_path), s, pred_path)
-        avg.update(m)
-        rows.append({"gt": s.path.name, "pred": pred_path.name, **m})
-    summary = avg.compute()
-    result = {"protocol": protocol, "reference": proto.reference, "units": proto.units, "n_images": len(rows),
-              "dataset": args.dataset, "depth_range": [lo, hi], "metrics": summary}
-    print(f"{protocol}: {len(rows)} images ({proto.units})")
-    print(format_table(summary, proto.keys))
+        pred = read_depth(pred_path, strict=False)
+        _check_size(protocol, pred, s, pred_path)
+        scorer.add(pred, s.depth, s.path.name, gt_edges=_gt_edges(args, s), **s.extras)
+        scorer.rows[-1]["pred"] = pred_path.name
+    summary = scorer.compute()
+    n_images = int(summary.pop("n_images"))
+    result = {"protocol": name, "reference": protocol.reference, "units": dict(protocol.units),
+              "n_images": n_images, "dataset": args.dataset, "depth_range": [lo, hi], "metrics": summary}
+    print(f"{name}: {n_images} images")
+    print(protocol.format_table({"mean": summary}))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        fields = list(rows[0].keys())
+        rows = [{"gt": r.pop("name"), "pred": r.pop("pred"), **r} for r in scorer.rows]
         with open(args.out / "per_image.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields)
+            w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
             w.writeheader()
             w.writerows(rows)
         (args.out / "summary.json").write_text(json.dumps(result, indent=1))

@@ -39,7 +39,7 @@ def _pairs(args: argparse.Namespace) -> list[tuple[str, Path, Path, Path]]:
     if rgb.is_dir():
         from depthforge.data.folder import scan_folders
 
-        return [(s.name, s.rgb, s.d, s.semantic) for s in scan_folders(rgb, sparse, sem)]
+        return [(s.name, s.image, s.sparse, s.semantic) for s in scan_folders(rgb, sparse, sem)]
     for path in (rgb, sparse, sem):
         if not path.is_file():
             raise DataError(path, "file not found")
@@ -47,9 +47,8 @@ def _pairs(args: argparse.Namespace) -> list[tuple[str, Path, Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from depthforge.data.io import read_depth, read_rgb, read_semantic
     from depthforge.inference.completion import CompletionPredictor
-    from depthforge.io import write_depth_png, write_npy
+    from depthforge.io import read_depth, read_rgb, read_semantic, write_depth_png, write_npy
     from depthforge.viz import colorize, save_png
 
     pairs = _pairs(args)

@@ -17,8 +17,7 @@ from typing import Any
 from depthforge.config import Config, build_config, merge, parse_overrides
 from depthforge.errors import ConfigError
 
-METRIC_NAMES = ("rmse", "mae", "irmse", "imae", "mse", "absrel", "squared_rel", "lg10", "silog",
-                "delta1", "delta2", "delta3")
+from depthforge.metrics.kitti import KITTI_KEYS as METRIC_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> None:
     if args.input != "rgbd":
-        raise ConfigError(f"--input {args.input}: only 'rgbd' exists (the model always reads rgb, d and semantic)")
+        raise ConfigError(f"--input {args.input}: only 'rgbd' exists (the model always reads the image, sparse depth and semantic map)")
     if args.dilation_rate != 2:
         raise ConfigError(f"--dilation-rate {args.dilation_rate}: the head only supports dilation 2")
     if args.freeze_backbone and args.network_model != "sem_att":
@@ -88,14 +87,13 @@ def run_folder_name(args: argparse.Namespace, when: _dt.datetime | None = None) 
 def to_config(args: argparse.Namespace, start_epoch: int = 0) -> Config:
     """Translate reference flags into a depthforge config."""
     sem_att = args.network_model == "sem_att"
-    data: dict[str, Any] = {
+    kitti: dict[str, Any] = {
         "data_folder": args.data_folder, "data_folder_rgb": args.data_folder_rgb,
-        "data_semantic": args.data_semantic, "val": args.val, "batch_size": args.batch_size,
-        "workers": args.workers, "crop_h": args.random_crop_height, "crop_w": args.random_crop_width,
-        "random_crop": not args.not_random_crop, "jitter": args.jitter,
+        "data_semantic": args.data_semantic, "val": args.val, "crop_h": args.random_crop_height,
+        "crop_w": args.random_crop_width, "random_crop": not args.not_random_crop, "jitter": args.jitter,
     }
     model: dict[str, Any] = {"name": "semattnet" if sem_att else "semattnet_bb"}
-    optim: dict[str, Any] = {"lr": args.lr, "weight_decay": args.weight_decay}
+    optim: dict[str, Any] = {"name": "adam", "lr": args.lr, "betas": [0.9, 0.99], "weight_decay": args.weight_decay}
     if sem_att and args.freeze_backbone:
         model["freeze"] = ["backbone."]
     elif sem_att:  # two Adam groups: backbone at lr/10
@@ -106,15 +104,14 @@ def to_config(args: argparse.Namespace, start_epoch: int = 0) -> Config:
     name = run_folder_name(args)
     data_dict: dict[str, Any] = {
         "model": model,
-        "data": data,
-        "loss": loss,
+        "task": {"name": "completion", "loss": loss},
+        "data": {"dataset": "kitti", "options": kitti, "batch_size": args.batch_size, "workers": args.workers},
         "optim": optim,
         "scheduler": {"name": "plateau", "patience": args.patience, "monitor": f"val/{args.rank_metric}"},
         "trainer": {"epochs": max(args.epochs - start_epoch, 0), "accelerator": "cpu" if args.cpu else "auto",
                     "log_every_n_steps": args.print_freq},
         "checkpoint": {"monitor": f"val/{args.rank_metric}"},
-        "logging": {"training_logs": "training_logs"},
-        "eval": {"val_results": args.val_results or None},
+        "eval": {"protocol": "kitti-penet", "val_results": args.val_results or None},
         "run": {"work_dir": str(Path("training_logs") / args.s_p), "name": name, "epoch_offset": start_epoch},
     }
     if args.cfg_options:
@@ -181,14 +178,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     ckpt = read_checkpoint(ckpt_path)
     epoch = ckpt.get("epoch", 0) if isinstance(ckpt, dict) else 0
     cfg = to_config(args, int(epoch) if isinstance(epoch, int) else 0)
-    from depthforge.engine.evaluation import evaluate_split, write_test_submission
+    from depthforge.engine.evaluation import evaluate, load_model, write_test_submission
 
+    model = load_model(cfg, ckpt_path)
     if args.test:
-        out = write_test_submission(cfg, ckpt_path, Path(args.test_save))
+        out = write_test_submission(cfg, model, Path(args.test_save))
         print(f"submission written: {out}")
         return 0
-    metrics = evaluate_split(cfg, ckpt_path, val_results=Path(args.val_results) if args.val_results else None)
-    from depthforge.engine.evaluation import format_table
-
-    print(format_table({"checkpoint": metrics}))
+    scores = evaluate(cfg, model, val_results=Path(args.val_results) if args.val_results else None)
+    print(scores.table({"checkpoint": scores.compute()}))
     return 0

@@ -19,14 +19,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from depthforge.engine.evaluation import evaluate_split, format_table, write_test_submission
+    from depthforge.engine.evaluation import evaluate, load_model, write_test_submission
 
     cfg = load_config(args.config, args.cfg_options)
+    model = load_model(cfg, args.ckpt)
     if args.split == "test":
-        out = write_test_submission(cfg, args.ckpt, Path(args.out or "test_results"))
+        out = write_test_submission(cfg, model, Path(args.out or "test_results"))
         print(f"submission written: {out}")
         return 0
-    metrics = evaluate_split(cfg, args.ckpt, val_results=Path(args.out) if args.out else None)
-    print(f"protocol: kitti-{cfg.eval.protocol}")
-    print(format_table({Path(args.ckpt).name: metrics}))
+    scores = evaluate(cfg, model, val_results=Path(args.out) if args.out else None)
+    print(f"protocol: {scores.protocol.name}")
+    print(scores.table({Path(args.ckpt).name: scores.compute()}))
     return 0

@@ -7,10 +7,12 @@ from typing import Any
 
 from depthforge.config.loader import dump_yaml, from_dict, load_yaml, merge, parse_overrides, to_dict
 from depthforge.config.schema import Config, metric_mode
+from depthforge.errors import ConfigError
 
 __all__ = [
     "Config",
     "build_config",
+    "check_sections",
     "dump_yaml",
     "from_dict",
     "load_config",
@@ -23,8 +25,46 @@ __all__ = [
 
 
 def build_config(data: dict[str, Any]) -> Config:
-    """Validate a plain dict into a :class:`Config`."""
-    return from_dict(Config, data).validate()
+    """Validate a plain dict into a :class:`Config`, sections owned by the model, task and dataset included."""
+    cfg = from_dict(Config, data).validate()
+    check_sections(cfg)
+    return cfg
+
+
+def check_sections(cfg: Config) -> None:
+    """Validate the sections the schema leaves to their owners, so that a typo fails before any work:
+    ``model.name`` against the registry, ``task.*`` against the task, ``data.options`` against the dataset,
+    and the dataset's training crop against the model's input size rule."""
+    from depthforge.tasks import get_task
+
+    contract = None
+    if cfg.model.name:
+        from depthforge.registry import model_contract
+
+        contract = model_contract(cfg.model.name)
+    task_name = cfg.task.name or (contract.task if contract is not None else "")
+    if task_name:
+        task = get_task(task_name)
+        from_dict(task.loss_config, cfg.task.loss, where="config.task.loss")
+        from_dict(task.options_config, cfg.task.options, where="config.task.options")
+        if cfg.eval.protocol and cfg.eval.protocol not in task.protocols:
+            raise ConfigError(f"eval.protocol={cfg.eval.protocol} is not a {task_name} protocol; choose one of "
+                              f"{', '.join(task.protocols)}")
+        if contract is not None and contract.task != task_name:
+            raise ConfigError(f"task.name={task_name} but model {cfg.model.name!r} is a {contract.task} model")
+    elif cfg.task.loss or cfg.task.options:
+        raise ConfigError("task.loss / task.options are set but no task is selected (task.name or model.name)")
+    if cfg.data.dataset:
+        from depthforge.data.registry import dataset_options
+
+        options = dataset_options(cfg.data.dataset, cfg.data.options)
+        crop = getattr(options, "crop_size", None)
+        if contract is not None and crop is not None:
+            problem = contract.check_size(int(crop[0]), int(crop[1]), "training crop")
+            if problem:
+                raise ConfigError(f"data.options: {problem}, which model {cfg.model.name!r} requires")
+    elif cfg.data.options:
+        raise ConfigError("data.options is set but data.dataset is empty")
 
 
 def load_config(path: str | Path | None, overrides: list[str] | dict[str, Any] | None = None) -> Config:

@@ -3,11 +3,14 @@
 Example: ``rgb/0001.png``, ``sparse/0001.png`` (KITTI 16-bit) or ``sparse/0001.npy`` (metres),
 ``semantic/0001.png``. Every folder must hold exactly the same set of stems: a missing counterpart, an
 extra file, two files with one stem in a folder, or an empty folder is an error naming the file.
+
+For ``depthforge eval``, :func:`folder_gt` lists a folder of ground-truth depth files, matched by stem.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +18,12 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
-from depthforge.data import io, transforms
-from depthforge.data.io import PathLikeStr
+from depthforge.batch import GT, IMAGE, NAME, SEMANTIC, SPARSE
+from depthforge.data import transforms
 from depthforge.data.kitti import check_same_size
+from depthforge.data.samples import GTSample, list_files
 from depthforge.errors import DataError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-DEPTH_SUFFIXES = (".png", ".npy", ".pfm")
+from depthforge.io import DEPTH_SUFFIXES, IMAGE_SUFFIXES, PathLike, read_depth, read_rgb, read_semantic
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,9 @@ class FolderSample:
     """One paired sample of a :class:`PairedFolderDataset`."""
 
     name: str
-    rgb: Path
+    image: Path
     semantic: Path
-    d: Path
+    sparse: Path
     gt: Path | None = None
 
 
@@ -53,10 +55,10 @@ def _by_stem(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Pa
 
 
 def scan_folders(
-    rgb_dir: PathLikeStr,
-    depth_dir: PathLikeStr,
-    semantic_dir: PathLikeStr,
-    gt_dir: PathLikeStr | None = None,
+    rgb_dir: PathLike,
+    depth_dir: PathLike,
+    semantic_dir: PathLike,
+    gt_dir: PathLike | None = None,
 ) -> list[FolderSample]:
     """Pair the files of the folders by stem (sorted by stem)."""
     rgb = _by_stem(Path(rgb_dir), IMAGE_SUFFIXES, "RGB")
@@ -81,9 +83,9 @@ def scan_folders(
     return [
         FolderSample(
             name=stem,
-            rgb=rgb[stem],
+            image=rgb[stem],
             semantic=others["semantic map"][stem],
-            d=others["sparse depth"][stem],
+            sparse=others["sparse depth"][stem],
             gt=None if gts is None else gts[stem],
         )
         for stem in sorted(rgb)
@@ -91,17 +93,18 @@ def scan_folders(
 
 
 class PairedFolderDataset(Dataset):
-    """Dataset over :func:`scan_folders`; items as :class:`~depthforge.data.kitti.KittiDepthCompletion`.
+    """Dataset over :func:`scan_folders`; items in the :mod:`depthforge.batch` schema, as
+    :class:`~depthforge.data.kitti.KittiDepthCompletion` yields them.
 
     ``bottom_crop=(h, w)`` applies the reference val crop; None keeps the full image.
     """
 
     def __init__(
         self,
-        rgb_dir: PathLikeStr,
-        depth_dir: PathLikeStr,
-        semantic_dir: PathLikeStr,
-        gt_dir: PathLikeStr | None = None,
+        rgb_dir: PathLike,
+        depth_dir: PathLike,
+        semantic_dir: PathLike,
+        gt_dir: PathLike | None = None,
         bottom_crop: tuple[int, int] | None = None,
     ) -> None:
         self.samples = scan_folders(rgb_dir, depth_dir, semantic_dir, gt_dir)
@@ -110,24 +113,38 @@ class PairedFolderDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    @property
+    def crop_size(self) -> tuple[int, int] | None:
+        """(H, W) every item is cropped to, or None when items keep their files' size."""
+        return self.bottom_crop
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample = self.samples[index]
         arrays: dict[str, np.ndarray] = {
-            "rgb": io.read_rgb(sample.rgb),
-            "semantic": io.read_semantic(sample.semantic),
-            "d": io.read_depth(sample.d),
+            IMAGE: read_rgb(sample.image),
+            SEMANTIC: read_semantic(sample.semantic),
+            SPARSE: read_depth(sample.sparse),
         }
-        paths = {"rgb": sample.rgb, "semantic": sample.semantic, "d": sample.d}
+        paths = {IMAGE: sample.image, SEMANTIC: sample.semantic, SPARSE: sample.sparse}
         if sample.gt is not None:
-            arrays["gt"] = io.read_depth(sample.gt)
-            paths["gt"] = sample.gt
+            arrays[GT] = read_depth(sample.gt)
+            paths[GT] = sample.gt
         check_same_size(arrays, paths)
         if self.bottom_crop is not None:
             bh, bw = self.bottom_crop
-            h, w = arrays["d"].shape
+            h, w = arrays[SPARSE].shape
             if h < bh or w < bw:
-                raise DataError(sample.d, f"image is {h}x{w}, smaller than the {bh}x{bw} bottom crop")
+                raise DataError(sample.sparse, f"image is {h}x{w}, smaller than the {bh}x{bw} bottom crop")
             arrays = {k: transforms.bottom_crop(a, bh, bw) for k, a in arrays.items()}
         item: dict[str, Any] = {k: transforms.to_tensor(a) for k, a in arrays.items()}
-        item["name"] = sample.name
+        item[NAME] = sample.name
         return item
+
+
+def folder_gt(root: PathLike) -> Iterator[GTSample]:
+    """Any folder of depth files (.png KITTI 16-bit, .npy, .pfm; metres), each matched by its stem."""
+    files = [f for f in list_files(Path(root), "*", "ground-truth") if f.suffix.lower() in DEPTH_SUFFIXES]
+    if not files:
+        raise DataError(root, f"no depth files ({', '.join(DEPTH_SUFFIXES)})")
+    for f in files:
+        yield GTSample(f, [f.stem], read_depth(f, strict=False))

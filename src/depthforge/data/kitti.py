@@ -1,4 +1,4 @@
-"""KITTI depth completion: sample discovery with strict pairing, and the PyTorch dataset.
+"""KITTI depth completion: sample discovery with strict pairing, the PyTorch dataset and its options.
 
 Layout (``data_folder`` = ``kitti_depth/depth``, as the reference training branch expects)::
 
@@ -29,25 +29,30 @@ and holds a PNG (the folder, once chosen, must hold every map):
 1. ``<semantic_folder>/depth/data_depth_selection/<split dir>/{image,semantic,semantics}``
    (the layout of the semantic-map download), when ``semantic_folder`` is given;
 2. ``<selection>/<split dir>/{semantic,semantics}`` inside the depth tree (where the reference code
-   looks; its README spells the folder ``semantics``).
+   looks; both spellings are in use).
+
+For ``depthforge eval``, :func:`kitti_gt` lists a folder of ground-truth PNGs and the prediction names
+each accepts.
 """
 
 from __future__ import annotations
 
 import operator
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from torch.utils.data import Dataset
 
-from depthforge.data import io, transforms
-from depthforge.data.io import PathLikeStr
+from depthforge.batch import GT, IMAGE, NAME, SEMANTIC, SPARSE
+from depthforge.data import transforms
+from depthforge.data.samples import GTSample, list_files
 from depthforge.data.transforms import KittiTransformConfig
-from depthforge.errors import DataError
+from depthforge.errors import ConfigError, DataError
+from depthforge.io import PathLike, read_depth_png, read_rgb, read_semantic
 
 SPLITS = ("train", "val_full", "val_select", "test")
 CAMERAS = ("image_02", "image_03")
@@ -62,9 +67,9 @@ class KittiSample:
 
     split: str
     name: str
-    rgb: Path
+    image: Path
     semantic: Path
-    d: Path
+    sparse: Path
     gt: Path | None
     drive: str | None = None
     camera: str | None = None
@@ -155,16 +160,16 @@ def _scan_drives(data_folder: Path, rgb_root: Path, semantic_root: Path, split: 
             KittiSample(
                 split=split,
                 name=f"{drive}_{cam}_{name[:-4]}",
-                rgb=rgb_root / rel,
+                image=rgb_root / rel,
                 semantic=semantic_root / rel,
-                d=sparse_root / drive / "proj_depth" / "velodyne_raw" / cam / name,
+                sparse=sparse_root / drive / "proj_depth" / "velodyne_raw" / cam / name,
                 gt=gt_root / drive / "proj_depth" / "groundtruth" / cam / name,
                 drive=drive,
                 camera=cam,
                 frame=name[:-4],
             )
         )
-    for attr, what in (("d", "sparse depth"), ("rgb", "RGB image"), ("semantic", "semantic map")):
+    for attr, what in (("sparse", "sparse depth"), ("image", "RGB image"), ("semantic", "semantic map")):
         _check_present(samples, attr, what, listing)
 
     # Sparse files without ground truth mean the two folders disagree: refuse rather than drop them.
@@ -217,15 +222,15 @@ def _scan_val_select(selection: Path, semantic_root: Path | None) -> list[KittiS
             KittiSample(
                 split="val_select",
                 name=sparse_name[:-4],
-                rgb=image_dir / image_name,
+                image=image_dir / image_name,
                 semantic=sem_dir / image_name,
-                d=sparse_dir / sparse_name,
+                sparse=sparse_dir / sparse_name,
                 gt=gt_dir / name,
             )
         )
-    for attr, what in (("d", "sparse depth"), ("rgb", "RGB image"), ("semantic", "semantic map")):
+    for attr, what in (("sparse", "sparse depth"), ("image", "RGB image"), ("semantic", "semantic map")):
         _check_present(samples, attr, what, listing)
-    paired = {s.d.name for s in samples}
+    paired = {s.sparse.name for s in samples}
     extra = sorted(n for n in listing.pngs(sparse_dir) if n not in paired)
     if extra:
         raise DataError(sparse_dir / extra[0], f"sparse depth without ground truth ({len(extra)} such files)")
@@ -241,10 +246,11 @@ def _scan_test(selection: Path, semantic_root: Path | None) -> list[KittiSample]
         raise DataError(sparse_dir, "empty split 'test': no files match '*.png'")
     sem_dir = _semantic_dir(TEST_DIR, selection, semantic_root, listing)
     samples = [
-        KittiSample(split="test", name=n[:-4], rgb=image_dir / n, semantic=sem_dir / n, d=sparse_dir / n, gt=None)
+        KittiSample(split="test", name=n[:-4], image=image_dir / n, semantic=sem_dir / n, sparse=sparse_dir / n,
+                    gt=None)
         for n in names
     ]
-    for attr, what in (("rgb", "RGB image"), ("semantic", "semantic map")):
+    for attr, what in (("image", "RGB image"), ("semantic", "semantic map")):
         _check_present(samples, attr, what, listing)
     extra = sorted(set(listing.pngs(image_dir)) - set(names))
     if extra:
@@ -253,9 +259,9 @@ def _scan_test(selection: Path, semantic_root: Path | None) -> list[KittiSample]
 
 
 def scan_kitti(
-    data_folder: PathLikeStr,
-    rgb_folder: PathLikeStr | None = None,
-    semantic_folder: PathLikeStr | None = None,
+    data_folder: PathLike,
+    rgb_folder: PathLike | None = None,
+    semantic_folder: PathLike | None = None,
     split: str = "train",
 ) -> list[KittiSample]:
     """Discover and pair the samples of one split (pure: reads directory listings only).
@@ -278,21 +284,23 @@ def scan_kitti(
 
 
 def load_arrays(sample: KittiSample) -> dict[str, np.ndarray]:
-    """Decode one sample's files and check that all modalities have the same size."""
+    """Decode one sample's files (keyed as in :mod:`depthforge.batch`) and check that their sizes agree."""
     arrays = {
-        "rgb": io.read_rgb(sample.rgb),
-        "semantic": io.read_semantic(sample.semantic),
-        "d": io.read_depth_png(sample.d),
+        IMAGE: read_rgb(sample.image),
+        SEMANTIC: read_semantic(sample.semantic),
+        SPARSE: read_depth_png(sample.sparse),
     }
+    paths = {IMAGE: sample.image, SEMANTIC: sample.semantic, SPARSE: sample.sparse}
     if sample.gt is not None:
-        arrays["gt"] = io.read_depth_png(sample.gt)
-    check_same_size(arrays, {k: getattr(sample, k) for k in arrays})
+        arrays[GT] = read_depth_png(sample.gt)
+        paths[GT] = sample.gt
+    check_same_size(arrays, paths)
     return arrays
 
 
 def check_same_size(arrays: dict[str, np.ndarray], paths: dict[str, Path]) -> None:
     """Raise if the modalities of one sample differ in height or width."""
-    ref_key = "gt" if "gt" in arrays else "d"
+    ref_key = GT if GT in arrays else SPARSE
     ref_shape = arrays[ref_key].shape[:2]
     for key, array in arrays.items():
         if array.shape[:2] != ref_shape:
@@ -306,8 +314,9 @@ def check_same_size(arrays: dict[str, np.ndarray], paths: dict[str, Path]) -> No
 class KittiDepthCompletion(Dataset):
     """KITTI depth completion with the reference transforms and per-sample deterministic augmentation.
 
-    Items are dicts: ``rgb`` (3xHxW float32, 0-255), ``semantic`` (3xHxW float32, 0-255), ``d`` (1xHxW
-    metres), ``gt`` (1xHxW metres; absent for ``test``) and ``name``.
+    Items are dicts in the :mod:`depthforge.batch` schema: ``image`` (3xHxW float32, 0-255), ``semantic``
+    (3xHxW float32, 0-255), ``sparse`` (1xHxW metres), ``gt`` (1xHxW metres; absent for ``test``) and
+    ``name``.
 
     Keys: ``ds[i]`` seeds the augmentation with ``(seed, i)``; ``ds[(i, sample_seed)]`` seeds it with
     ``sample_seed`` (an int or a sequence of ints, e.g. ``(seed, epoch, i)``), so results do not depend
@@ -316,9 +325,9 @@ class KittiDepthCompletion(Dataset):
 
     def __init__(
         self,
-        data_folder: PathLikeStr,
-        rgb_folder: PathLikeStr | None = None,
-        semantic_folder: PathLikeStr | None = None,
+        data_folder: PathLike,
+        rgb_folder: PathLike | None = None,
+        semantic_folder: PathLike | None = None,
         split: str = "train",
         transform: KittiTransformConfig | None = None,
         seed: int = 0,
@@ -340,6 +349,13 @@ class KittiDepthCompletion(Dataset):
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    @property
+    def crop_size(self) -> tuple[int, int] | None:
+        """(H, W) every item is cropped to, or None when items keep their files' size (``test``)."""
+        if self.augment:
+            return (self.config.crop_h, self.config.crop_w) if self.config.random_crop else self.config.bottom_crop
+        return None if self.split == "test" else self.config.bottom_crop
 
     def generator(self, key: int | tuple[int, Any]) -> tuple[int, np.random.Generator]:
         """Resolve a key into (index, the sample's augmentation generator)."""
@@ -367,12 +383,75 @@ class KittiDepthCompletion(Dataset):
         elif self.split != "test":
             arrays = transforms.val_arrays(arrays, self.config)
         item: dict[str, Any] = {key_: transforms.to_tensor(a) for key_, a in arrays.items()}
-        item["name"] = sample.name
+        item[NAME] = sample.name
         return item
 
     def _check_fits(self, arrays: dict[str, np.ndarray], sample: KittiSample) -> None:
-        h, w = arrays["d"].shape
+        h, w = arrays[SPARSE].shape
         bh, bw = self.config.bottom_crop
         if h < bh or w < bw:
-            raise DataError(sample.d, f"image is {h}x{w}, smaller than the {bh}x{bw} bottom crop")
+            raise DataError(sample.sparse, f"image is {h}x{w}, smaller than the {bh}x{bw} bottom crop")
 
+
+@dataclass(frozen=True)
+class KittiOptions(KittiTransformConfig):
+    """Options of the registered ``kitti`` dataset: the folders, the val split and the transform fields.
+
+    The transform fields (``crop_h``, ``crop_w``, ``random_crop``, ``jitter``, ``hflip``,
+    ``jitter_hue_roundtrip``, ``bottom_crop``) are inherited from :class:`KittiTransformConfig`, their
+    one definition. Empty folder strings mean "not given".
+    """
+
+    data_folder: str = ""
+    """``kitti_depth/depth`` root holding data_depth_velodyne/annotated/selection."""
+    data_folder_rgb: str = ""
+    """kitti_raw root (needed by ``train`` and ``val: full``)."""
+    data_semantic: str = ""
+    """Semantic-maps root."""
+    val: Literal["select", "full"] = "select"
+    """Validation split: ``val_selection_cropped`` (select) or the val drives (full)."""
+
+    @property
+    def crop_size(self) -> tuple[int, int]:
+        """(H, W) of the training crop: the random crop, or the bottom crop without it."""
+        return (self.crop_h, self.crop_w) if self.random_crop else self.bottom_crop
+
+    @property
+    def transform(self) -> KittiTransformConfig:
+        """The transform fields alone."""
+        return KittiTransformConfig(**{f.name: getattr(self, f.name) for f in fields(KittiTransformConfig)})
+
+    def kitti_split(self, split: str) -> str:
+        """The KITTI split behind an engine split: train -> train, val -> val_select/val_full, test -> test."""
+        names = {"train": "train", "val": "val_select" if self.val == "select" else "val_full", "test": "test"}
+        if split not in names:
+            raise ConfigError(f"unknown split '{split}' (expected train, val or test)")
+        return names[split]
+
+
+def build_kitti(options: KittiOptions, split: str, *, seed: int, max_samples: int | None) -> KittiDepthCompletion:
+    """The dataset of one engine split (``train``, ``val``, ``test``) as ``options`` describe it."""
+    if not options.data_folder:
+        raise ConfigError("dataset kitti needs data_folder (the kitti_depth/depth root)")
+    return KittiDepthCompletion(
+        options.data_folder,
+        options.data_folder_rgb or None,
+        options.data_semantic or None,
+        split=options.kitti_split(split),
+        transform=options.transform,
+        seed=seed,
+        max_samples=max_samples,
+    )
+
+
+def kitti_gt(root: PathLike) -> Iterator[GTSample]:
+    """KITTI 16-bit ground-truth PNGs of one folder (e.g. ``val_selection_cropped/groundtruth_depth``), by name.
+
+    A prediction may carry the ground-truth file's stem or that stem with ``groundtruth_depth`` replaced
+    by ``image`` (the name of the matching RGB frame of ``val_selection_cropped``).
+    """
+    for f in list_files(Path(root), "*.png", "KITTI ground-truth"):
+        names = [f.stem]
+        if "groundtruth_depth" in f.stem:
+            names.append(f.stem.replace("groundtruth_depth", "image"))
+        yield GTSample(f, names, read_depth_png(f, strict=False))

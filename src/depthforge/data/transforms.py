@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from depthforge.batch import IMAGE
 from depthforge.data import pil_numerics
 from depthforge.errors import ConfigError
 
@@ -106,11 +107,14 @@ def color_jitter(rgb: np.ndarray, params: AugmentParams, hue_roundtrip: bool = T
 def train_arrays(
     arrays: dict[str, np.ndarray], params: AugmentParams, cfg: KittiTransformConfig
 ) -> dict[str, np.ndarray]:
-    """Train transform of HxW[xC] arrays keyed ``rgb``, ``semantic``, ``d``, ``gt`` (views where possible)."""
+    """Train transform of HxW[xC] arrays keyed ``image``, ``semantic``, ``sparse``, ``gt`` (views where possible).
+
+    Only ``image`` is colour-jittered; every key gets the same crops and flip.
+    """
     bh, bw = cfg.bottom_crop
     out: dict[str, np.ndarray] = {}
     for key, array in arrays.items():
-        if key == "rgb":
+        if key == IMAGE:
             array = color_jitter(array, params, cfg.jitter_hue_roundtrip)
         array = bottom_crop(array, bh, bw)
         if params.flip:

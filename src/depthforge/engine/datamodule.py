@@ -1,4 +1,4 @@
-"""Data module: KITTI-layout datasets behind resumable, rank-aware loaders."""
+"""Data module: any registered dataset behind resumable, rank-aware loaders."""
 
 from __future__ import annotations
 
@@ -10,26 +10,24 @@ from torch.utils.data import Dataset
 
 from depthforge.config import Config
 from depthforge.engine.sampling import KeyedSampler, PaddingAware, ResumableLoader, worker_init
+from depthforge.errors import ConfigError
 
 
-def build_dataset(cfg: Config, split: str) -> Dataset[Any]:
-    """The dataset of one split (``train``, ``val``, ``test``) as configured."""
-    from depthforge.data.kitti import KittiDepthCompletion, KittiTransformConfig
+def build_split(cfg: Config, split: str) -> Dataset[Any]:
+    """The configured dataset's ``train``, ``val`` or ``test`` split."""
+    from depthforge.data.registry import build_dataset, dataset_options
 
     d = cfg.data
-    transform = KittiTransformConfig(
-        crop_h=d.crop_h, crop_w=d.crop_w, random_crop=d.random_crop, jitter=d.jitter, hflip=d.hflip,
-        jitter_hue_roundtrip=d.jitter_hue_roundtrip,
-    )
-    name = {"train": "train", "val": "val_select" if d.val == "select" else "val_full", "test": "test"}[split]
+    if not d.dataset:
+        raise ConfigError("data.dataset is empty; name a registered dataset (e.g. kitti)")
+    options = dataset_options(d.dataset, d.options)
     limit = d.max_train_samples if split == "train" else d.max_val_samples
-    return KittiDepthCompletion(
-        d.data_folder, d.data_folder_rgb, d.data_semantic, split=name, transform=transform,
-        seed=cfg.trainer.seed, max_samples=limit,
-    )
+    return build_dataset(d.dataset, options, split, seed=cfg.trainer.seed, max_samples=limit)
 
 
-class CompletionDataModule(L.LightningDataModule):
+class EngineDataModule(L.LightningDataModule):
+    """The configured dataset's splits behind resumable, rank-aware loaders."""
+
     def __init__(self, cfg: Config, train_set: Dataset[Any] | None = None,
                  val_set: Dataset[Any] | None = None) -> None:
         super().__init__()
@@ -39,9 +37,9 @@ class CompletionDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit") and self.train_set is None:
-            self.train_set = build_dataset(self.cfg, "train")
+            self.train_set = build_split(self.cfg, "train")
         if stage in (None, "fit", "validate") and self.val_set is None:
-            self.val_set = build_dataset(self.cfg, "val")
+            self.val_set = build_split(self.cfg, "val")
 
     def _loader(self, dataset: Dataset[Any], *, train: bool) -> ResumableLoader:
         trainer = self.trainer

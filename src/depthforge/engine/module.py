@@ -1,4 +1,6 @@
-"""Lightning module for depth completion: loss schedule, optimiser groups, exact validation metrics."""
+"""The generic Lightning module: optimiser, parameter groups, schedules, freezing, DDP loss pooling,
+metric averaging and timing. Everything family-specific is asked of the task (:mod:`depthforge.tasks`).
+"""
 
 from __future__ import annotations
 
@@ -10,45 +12,43 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from depthforge.batch import GT, PAD
 from depthforge.config import Config, to_dict
-from depthforge.losses import CRITERIA, deep_supervision_weight
-from depthforge.metrics.aggregate import MetricAverager
+from depthforge.engine.evaluation import Scorer
+from depthforge.models.contract import contract_of
 from depthforge.registry import create_model
-
-# Columns of the reference ``train.csv`` / ``val.csv`` (``photo`` is always 0 there).
-METRIC_KEYS = (
-    "rmse", "mae", "irmse", "imae", "mse", "absrel", "lg10", "silog", "squared_rel",
-    "delta1", "delta2", "delta3",
-)
+from depthforge.tasks.base import Task, build_task
 
 
 def _is_frozen(name: str, prefixes: list[str]) -> bool:
     return any(name.startswith(p) for p in prefixes)
 
 
-class CompletionModule(L.LightningModule):
-    """Trains and evaluates any registered completion model whose forward returns ``{'depth': ...}``."""
+class EngineModule(L.LightningModule):
+    """Trains and evaluates any registered model through the task its config selects."""
 
     def __init__(self, cfg: Config, model: nn.Module | None = None) -> None:
         super().__init__()
         self.cfg = cfg
         self.model = model if model is not None else create_model(cfg.model.name, **cfg.model.kwargs)
+        self.contract = contract_of(self.model)
+        self.task: Task = build_task(cfg, self.contract)
         self.save_hyperparameters({"config": to_dict(cfg)})
-        self.criterion = CRITERIA[cfg.loss.criterion]
         for name, param in self.model.named_parameters():
             if _is_frozen(name, cfg.model.freeze):
                 param.requires_grad_(False)
-        self.train_sums = self._averager()
-        self.val_sums = self._averager()
+        self.train_scores = self._scorer()
+        self.val_scores = self._scorer()
         self.val_samples: list[dict[str, np.ndarray]] = []
         self.epoch_metrics: dict[str, dict[str, float]] = {}
         self._t_data = 0.0
+        self._t_step = 0.0
         self._t_gpu = 0.0
         self._t_last = time.perf_counter()
         self._n_timed = 0
 
     # --- modes ----------------------------------------------------------------------------
-    def train(self, mode: bool = True) -> CompletionModule:
+    def train(self, mode: bool = True) -> EngineModule:
         super().train(mode)
         if mode and self.cfg.model.freeze_bn_stats and self.cfg.model.freeze:
             for name, module in self.model.named_modules():
@@ -59,11 +59,10 @@ class CompletionModule(L.LightningModule):
         return self
 
     def setup(self, stage: str) -> None:
-        # torch's SyncBatchNorm refuses CPU modules; use our process-synchronised layer there.
-        world = self.trainer.world_size if self._trainer is not None else 1
-        if (stage == "fit" and world > 1 and self.cfg.trainer.sync_batchnorm
+        # torch's SyncBatchNorm refuses CPU modules; use the process-synchronised layer there.
+        if (stage == "fit" and self._world() > 1 and self.cfg.trainer.sync_batchnorm
                 and self.trainer.strategy.root_device.type == "cpu"):
-            from depthforge.engine.syncbn import convert_batchnorm
+            from depthforge.models.layers.syncbn import convert_batchnorm
 
             convert_batchnorm(self.model)
 
@@ -75,33 +74,25 @@ class CompletionModule(L.LightningModule):
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.model(batch)
 
+    def _world(self) -> int:
+        return self.trainer.world_size if self._trainer is not None else 1
+
+    def _sum_over_processes(self, t: torch.Tensor) -> torch.Tensor:
+        if self._world() == 1:
+            return t
+        return self.trainer.strategy.reduce(t.to(self.device), reduce_op="sum").cpu()
+
     # --- training -------------------------------------------------------------------------
-    @property
-    def stage_epoch(self) -> int:
-        return self.current_epoch + self.cfg.loss.start_epoch_bias
-
-    def _pooled(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        """Masked mean over the valid pixels of the *global* batch (all processes)."""
-        total, count = self.criterion(pred, gt)
-        world = self.trainer.world_size if self._trainer is not None else 1
-        if world > 1:
-            # DDP averages gradients over processes; scaling by world / global count makes that
-            # average equal to the gradient of the pooled loss of the combined batch.
-            count = self.trainer.strategy.reduce(count.detach().float(), reduce_op="sum") / world
-        return total / count.clamp(min=1)
-
-    def compute_loss(self, out: dict[str, torch.Tensor], gt: torch.Tensor) -> torch.Tensor:
-        loss = self._pooled(out["depth"], gt)
-        ds = self.cfg.loss.deep_supervision
-        if ds is not None:
-            w = deep_supervision_weight(self.stage_epoch, ds.schedule)
-            if w > 0:
-                branch = sum(self._pooled(out[k], gt) for k in ds.keys)
-                loss = (1.0 - len(ds.keys) * w) * loss + w * branch
-        return loss
+    def _reduce_count(self, count: torch.Tensor) -> torch.Tensor:
+        """Per-process share of the global batch's count: DDP's gradient average then equals the
+        gradient of the loss pooled over the combined batch."""
+        world = self._world()
+        if world == 1:
+            return count
+        return self.trainer.strategy.reduce(count.detach().float(), reduce_op="sum") / world
 
     def on_train_epoch_start(self) -> None:
-        self.train_sums = self._averager()
+        self.train_scores = self._scorer()
         self._t_data = self._t_gpu = 0.0
         self._n_timed = 0
         self._t_last = time.perf_counter()
@@ -111,22 +102,22 @@ class CompletionModule(L.LightningModule):
         self._t_data += now - self._t_last
         self._t_step = now
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         out = self.model(batch)
-        loss = self.compute_loss(out, batch["gt"])
+        loss = self.task.training_loss(out, batch, self.current_epoch, self._reduce_count)
         if not torch.isfinite(loss):
-            names = batch.get("name")
-            raise FloatingPointError(f"non-finite loss {loss.item()} at step {self.global_step} (samples {names})")
-        bs = batch["gt"].shape[0]
+            raise FloatingPointError(
+                f"non-finite loss {loss.item()} at step {self.global_step} (samples {batch.get('name')})")
+        bs = batch[GT].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=bs)
-        pred = out["depth"].detach()
-        if self.cfg.logging.csv:
-            self._add_metrics(self.train_sums, pred, batch["gt"])
+        if self.task.train_metrics:
+            pred = self.task.prediction(out).detach()
+            self.train_scores.add_batch(pred, batch, lambda i: self.task.score_extras(batch, i))
         return loss
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)  # honest timing (the reference did not synchronise)
+            torch.cuda.synchronize(self.device)  # honest timing
         now = time.perf_counter()
         self._t_gpu += now - self._t_step
         self._n_timed += 1
@@ -134,72 +125,53 @@ class CompletionModule(L.LightningModule):
 
     def train_epoch_metrics(self) -> dict[str, float]:
         """Per-image means of this epoch's training metrics (a collective call under DDP)."""
-        metrics = self._reduce(self.train_sums)
+        metrics = self._reduce(self.train_scores)
         n = max(self._n_timed, 1)
         metrics.update(data_time=self._t_data / n, gpu_time=self._t_gpu / n)
         return metrics
 
     # --- validation -----------------------------------------------------------------------
     def on_validation_epoch_start(self) -> None:
-        self.val_sums = self._averager()
+        self.val_scores = self._scorer()
         self.val_samples = []
         self._val_t0 = time.perf_counter()
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        out = self.model(batch)
-        pred = out["depth"]
-        keep = batch["pad"] == 0 if "pad" in batch else torch.ones(pred.shape[0], dtype=torch.bool)
-        if keep.any():  # repeated keys only pad a rank's shard; they are never scored
-            self._add_metrics(self.val_sums, pred[keep], batch["gt"][keep])
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        pred = self.task.prediction(self.model(batch))
+        keep = batch[PAD] == 0 if PAD in batch else torch.ones(pred.shape[0], dtype=torch.bool)
+        # Repeated samples only pad a process's shard; they are never scored.
+        self.val_scores.add_batch(pred, batch, lambda i: self.task.score_extras(batch, i), keep)
         if keep.all():
             self._keep_for_grid(batch, pred, batch_idx)
 
     def on_validation_epoch_end(self) -> None:
-        metrics = self._reduce(self.val_sums)
+        metrics = self._reduce(self.val_scores)
         n_img = int(metrics.pop("n_images"))
         metrics["gpu_time"] = (time.perf_counter() - self._val_t0) / max(n_img, 1)
         metrics["data_time"] = 0.0
-        for key in METRIC_KEYS:
-            self.log(f"val/{key}", metrics[key], prog_bar=key in ("rmse", "mae"), sync_dist=False)
+        shown = {self.task.monitor.rsplit("/", 1)[-1]}
+        for key in self.task.protocol.keys:
+            self.log(f"val/{key}", metrics[key], prog_bar=key in shown, sync_dist=False)
         self.epoch_metrics["val"] = metrics
 
-    def _averager(self) -> MetricAverager:
-        return MetricAverager.for_protocol(f"kitti-{self.cfg.eval.protocol}")
+    def _scorer(self) -> Scorer:
+        return Scorer(self.task.protocol)
 
-    def _add_metrics(self, sums: MetricAverager, pred: torch.Tensor, gt: torch.Tensor) -> None:
-        from depthforge.metrics import kitti_completion
-
-        for p, g in zip(pred.float(), gt.float()):
-            sums.update({**kitti_completion(p[None], g[None], protocol=self.cfg.eval.protocol), "n_images": 1.0})
-
-    def _reduce(self, sums: MetricAverager) -> dict[str, float]:
+    def _reduce(self, scores: Scorer) -> dict[str, float]:
         """Per-image means over every process (a collective call under DDP); ``n_images`` is a count."""
-        keys, total, counts = sums.state((*METRIC_KEYS, "n_images"))
-        if self.trainer.world_size > 1:
-            both = self.trainer.strategy.reduce(torch.cat([total, counts]).to(self.device), reduce_op="sum").cpu()
-            total, counts = both[: len(keys)], both[len(keys):]
-        sums.load_state(keys, total, counts)
-        means = sums.compute()
-        means["n_images"] = float(counts[-1])
-        return means
+        return scores.compute(self._sum_over_processes, self.task.protocol.keys)
 
-    def _keep_for_grid(self, batch: dict[str, torch.Tensor], pred: torch.Tensor, batch_idx: int) -> None:
-        """Keep every ``comparison_every``-th validation image (on rank 0) for the comparison grid."""
-        log = self.cfg.logging
-        if self.global_rank != 0 or len(self.val_samples) >= log.comparison_rows:
+    def _keep_for_grid(self, batch: dict[str, Any], pred: torch.Tensor, batch_idx: int) -> None:
+        """Keep every ``task.grid_every``-th validation image (on rank 0) for the comparison grid."""
+        every, rows = self.task.grid_every, self.task.grid_rows
+        if self.global_rank != 0 or every <= 0 or len(self.val_samples) >= rows:
             return
         bs = pred.shape[0]
-        world = self.trainer.world_size
+        world = self._world()
         for j in range(bs):
             index = (batch_idx * bs + j) * world  # global index of this rank's image
-            if index % log.comparison_every == 0:
-                self.val_samples.append({
-                    "rgb": batch["rgb"][j].permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy(),
-                    "semantic": batch["semantic"][j].permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy(),
-                    "d": batch["d"][j, 0].float().cpu().numpy(),
-                    "pred": pred[j, 0].float().cpu().numpy(),
-                    "gt": batch["gt"][j, 0].float().cpu().numpy(),
-                })
+            if index % every == 0:
+                self.val_samples.append(self.task.picture(batch, pred, j))
 
     # --- optimisation ---------------------------------------------------------------------
     def _param_groups(self) -> list[dict[str, Any]]:
@@ -225,7 +197,7 @@ class CompletionModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         opt_cfg, sch = self.cfg.optim, self.cfg.scheduler
         groups = self._param_groups()
-        if opt_cfg.name == "adam":  # coupled L2 weight decay, as the reference (not AdamW)
+        if opt_cfg.name == "adam":  # coupled L2 weight decay (SemAttNet's reference uses it, not AdamW)
             optimizer: torch.optim.Optimizer = torch.optim.Adam(
                 groups, lr=opt_cfg.lr, betas=opt_cfg.betas, eps=opt_cfg.eps, weight_decay=opt_cfg.weight_decay)
         elif opt_cfg.name == "adamw":
@@ -236,9 +208,12 @@ class CompletionModule(L.LightningModule):
                                         weight_decay=opt_cfg.weight_decay)
         if sch.name == "none":
             return optimizer
+        monitor = sch.monitor or self.task.monitor
         if sch.name == "plateau":
+            from depthforge.config import metric_mode
+
             scheduler: Any = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode=sch.mode, factor=sch.factor, patience=sch.patience,
+                optimizer, mode=sch.mode or metric_mode(monitor), factor=sch.factor, patience=sch.patience,
                 threshold=sch.threshold, min_lr=sch.min_lr)
         elif sch.name == "onecycle":
             max_lr = [g["lr"] for g in groups] if sch.max_lr is None else sch.max_lr
@@ -254,5 +229,8 @@ class CompletionModule(L.LightningModule):
                                                                    eta_min=sch.min_lr)
         config: dict[str, Any] = {"scheduler": scheduler, "interval": sch.interval, "frequency": 1}
         if sch.name == "plateau":
-            config["monitor"] = sch.monitor
+            config["monitor"] = monitor
         return {"optimizer": optimizer, "lr_scheduler": config}
+
+
+__all__ = ["EngineModule"]

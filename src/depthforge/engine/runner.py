@@ -17,9 +17,9 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 
 from depthforge.config import Config, dump_yaml, metric_mode
-from depthforge.engine.callbacks import AtomicCheckpointIO, ReferenceLogCallback, RNGStateCallback
-from depthforge.engine.datamodule import CompletionDataModule
-from depthforge.engine.module import CompletionModule
+from depthforge.engine.callbacks import AtomicCheckpointIO, RNGStateCallback
+from depthforge.engine.datamodule import EngineDataModule
+from depthforge.engine.module import EngineModule
 from depthforge.errors import ConfigError
 
 log = logging.getLogger("depthforge")
@@ -34,30 +34,36 @@ def run_dir_of(cfg: Config) -> Path:
     return Path(cfg.run.work_dir) / cfg.run.name
 
 
-def _strategy(cfg: Config) -> Any:
+def _strategy(cfg: Config, module: EngineModule) -> Any:
     strategy = cfg.trainer.strategy
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if strategy == "ddp" or (strategy == "auto" and world > 1):
         from lightning.pytorch.strategies import DDPStrategy
 
-        # SemAttNet's head keeps two dead layers (att_12, dimhalf_s2) for checkpoint compatibility,
-        # so DDP must tolerate parameters that receive no gradient.
+        # Only a model that declares parameters without gradients pays DDP's per-step search for them.
+        unused = bool(module.contract.unused_parameters) and not _all_frozen(module)
         backend = None if torch.cuda.is_available() else "gloo"
-        return DDPStrategy(process_group_backend=backend, find_unused_parameters=True)
+        return DDPStrategy(process_group_backend=backend, find_unused_parameters=unused)
     return strategy
 
 
-def build_trainer(cfg: Config, run_dir: Path, log_dir: Path | None = None, *, fit: bool = True) -> L.Trainer:
+def _all_frozen(module: EngineModule) -> bool:
+    """Every declared unused parameter is frozen anyway (then DDP never waits for it)."""
+    prefixes = module.contract.unused_parameters
+    return all(not p.requires_grad for n, p in module.model.named_parameters() if n.startswith(prefixes))
+
+
+def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool = True) -> L.Trainer:
     t, ck = cfg.trainer, cfg.checkpoint
-    monitor_mode = ck.mode or metric_mode(ck.monitor)
+    monitor = module.task.monitor
+    monitor_mode = ck.mode or metric_mode(monitor)
     ckpt_dir = run_dir / "checkpoints"
     callbacks: list[L.Callback] = [RNGStateCallback()]
     if fit:
-        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, filename="best-{epoch:03d}", monitor=ck.monitor,
+        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, filename="best-{epoch:03d}", monitor=monitor,
                                          mode=monitor_mode, save_top_k=1, save_last=False))
         callbacks.append(_LastCheckpoint(ckpt_dir, ck.every_n_train_steps))
-    if log_dir is not None:
-        callbacks.append(ReferenceLogCallback(cfg, log_dir))
+    callbacks.extend(module.task.callbacks(run_dir))
     if t.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=1))
     loggers: list[Any] = []
@@ -79,7 +85,7 @@ def build_trainer(cfg: Config, run_dir: Path, log_dir: Path | None = None, *, fi
         accelerator=t.accelerator,
         devices=devices,
         num_nodes=t.num_nodes,
-        strategy=_strategy(cfg),
+        strategy=_strategy(cfg, module),
         precision=t.precision,  # type: ignore[arg-type]
         deterministic=t.deterministic,
         sync_batchnorm=t.sync_batchnorm and world > 1 and torch.cuda.is_available(),
@@ -118,8 +124,8 @@ def _wandb_logger(cfg: Config, run_dir: Path) -> Any:
                        offline=cfg.logging.wandb_mode == "offline")
 
 
-def build_module(cfg: Config) -> CompletionModule:
-    module = CompletionModule(cfg)
+def build_module(cfg: Config) -> EngineModule:
+    module = EngineModule(cfg)
     if cfg.run.load_from:
         from depthforge.checkpoint import load_checkpoint
 
@@ -128,20 +134,16 @@ def build_module(cfg: Config) -> CompletionModule:
     return module
 
 
-def train(cfg: Config, datamodule: CompletionDataModule | None = None, log_dir: Path | None = None) -> Path:
+def train(cfg: Config, datamodule: EngineDataModule | None = None) -> Path:
     """Train as configured; returns the run folder."""
     L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
     run_dir = run_dir_of(cfg)
     if L.fabric.utilities.rank_zero.rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         dump_yaml(cfg, run_dir / "config.yaml")
     module = build_module(cfg)
-    dm = datamodule or CompletionDataModule(cfg)
-    trainer = build_trainer(cfg, run_dir, log_dir if log_dir is not None else _default_log_dir(cfg, run_dir))
+    dm = datamodule or EngineDataModule(cfg)
+    trainer = build_trainer(cfg, module, run_dir)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         trainer.fit(module, datamodule=dm, ckpt_path=cfg.run.resume)
     return run_dir
-
-
-def _default_log_dir(cfg: Config, run_dir: Path) -> Path | None:
-    return run_dir if cfg.logging.csv else None

@@ -1,8 +1,8 @@
-"""Inference API for depth completion: any input size, padded to a multiple of 32 and cropped back."""
+"""Inference API for depth completion: any input size, padded to the model's size rule and cropped back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,13 +12,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from depthforge.registry import create_model
+from depthforge.batch import IMAGE, SEMANTIC, SPARSE
+from depthforge.models.contract import contract_of
 
-MULTIPLE = 32  # five stride-2 stages must invert exactly
 
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Zero-pad the bottom and right edges up to a multiple of ``multiple`` (zero = missing sparse depth).
 
-def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Zero-pad the bottom and right edges (zero = missing depth for the sparse input)."""
+    Returns the padded tensor and the original ``(H, W)``. The multiple is the model's
+    ``contract_of(model).input_multiple``.
+    """
     h, w = x.shape[-2:]
     ph, pw = (-h) % multiple, (-w) % multiple
     if ph or pw:
@@ -26,22 +29,23 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Te
     return x, (h, w)
 
 
-def _to_batch(rgb: np.ndarray | torch.Tensor, semantic: np.ndarray | torch.Tensor,
+def _to_batch(image: np.ndarray | torch.Tensor, semantic: np.ndarray | torch.Tensor,
               sparse: np.ndarray | torch.Tensor) -> dict[str, torch.Tensor]:
-    def chw(a: np.ndarray | torch.Tensor) -> torch.Tensor:
-        t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a).float()
+    def nchw(a: np.ndarray | torch.Tensor) -> torch.Tensor:
+        # a float32 copy: arrays from PIL are read-only, and the batch must not alias the caller's data
+        t = a.float() if isinstance(a, torch.Tensor) else torch.from_numpy(np.array(a, dtype=np.float32))
         if t.ndim == 3 and t.shape[-1] == 3:  # HxWx3 image
             t = t.permute(2, 0, 1)
         if t.ndim == 2:
             t = t[None]
         return t[None] if t.ndim == 3 else t
 
-    return {"rgb": chw(rgb), "semantic": chw(semantic), "d": chw(sparse)}
+    return {IMAGE: nchw(image), SEMANTIC: nchw(semantic), SPARSE: nchw(sparse)}
 
 
 @dataclass
 class CompletionPredictor:
-    """Runs a completion model on RGB (0..255), semantic map (0..255) and sparse depth (m, 0 = missing)."""
+    """Runs a completion model on an image, a semantic map (both 0..255) and sparse depth (m, 0 = missing)."""
 
     model: nn.Module
     device: torch.device = torch.device("cpu")
@@ -49,58 +53,32 @@ class CompletionPredictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, model_name: str | None = None, device: str = "cpu",
                         **model_kwargs: Any) -> CompletionPredictor:
-        """Build the model a checkpoint was trained with and load its weights.
+        """Build the model a checkpoint holds and load its weights (see ``build_from_checkpoint``).
 
-        depthforge checkpoints record the model name and arguments; for official files the
-        variant is read from the key layout and the width from the first convolution.
+        depthforge checkpoints record the model name and arguments; for other files the model's family
+        reads variant and arguments from the state dict. ``model_name``/``model_kwargs`` override them.
         """
-        from depthforge.checkpoint import extract_state_dict, load_checkpoint, read_checkpoint
+        from depthforge.checkpoint import build_from_checkpoint
 
-        ckpt = read_checkpoint(path)
-        recorded = _recorded_model(ckpt)
-        if model_name is None and recorded is not None:
-            model_name = recorded.get("name")
-            model_kwargs = {**dict(recorded.get("kwargs") or {}), **model_kwargs}
-        if model_name is None:  # a full model holds head keys; a backbone checkpoint does not
-            state = extract_state_dict(ckpt)
-            model_name = "semattnet" if any(k.startswith("backbone.") for k in state) else "semattnet_bb"
-            model_kwargs.setdefault("width_mult", _width_from_state(state, model_name))
-        model = create_model(model_name, **model_kwargs)
-        load_checkpoint(model, path)
+        model = build_from_checkpoint(path, model_name, **model_kwargs)
         return cls(model.to(device).eval(), torch.device(device))
 
     @torch.inference_mode()
-    def predict(self, rgb: np.ndarray | torch.Tensor, semantic: np.ndarray | torch.Tensor,
+    def predict(self, image: np.ndarray | torch.Tensor, semantic: np.ndarray | torch.Tensor,
                 sparse: np.ndarray | torch.Tensor) -> np.ndarray:
         """Dense depth (H, W) float32 metres, the size of the inputs."""
-        batch = _to_batch(rgb, semantic, sparse)
-        h, w = batch["d"].shape[-2:]
+        batch = _to_batch(image, semantic, sparse)
+        h, w = batch[SPARSE].shape[-2:]
+        multiple = contract_of(self.model).input_multiple
         for key, t in batch.items():
             if t.shape[-2:] != (h, w):
                 raise ValueError(f"input '{key}' is {tuple(t.shape[-2:])}, sparse depth is {(h, w)}")
-            batch[key] = pad_to_multiple(t.to(self.device))[0]
+            batch[key] = pad_to_multiple(t.to(self.device), multiple)[0]
         self.model.eval()
         depth = self.model(batch)["depth"][..., :h, :w]
         return depth[0, 0].float().cpu().numpy()
 
-    def predict_many(self, samples: Iterable[dict[str, torch.Tensor]]) -> Iterator[np.ndarray]:
+    def predict_many(self, samples: Iterable[Mapping[str, torch.Tensor]]) -> Iterator[np.ndarray]:
+        """:meth:`predict` for each sample (a dict with ``image``, ``semantic``, ``sparse``)."""
         for s in samples:
-            yield self.predict(s["rgb"], s["semantic"], s["d"])
-
-
-def _recorded_model(ckpt: Any) -> dict[str, Any] | None:
-    """The ``model`` section of the config saved in a depthforge checkpoint, if any."""
-    if not isinstance(ckpt, dict):
-        return None
-    for holder in (ckpt.get("hyper_parameters", {}).get("config"), ckpt.get("args")):
-        if isinstance(holder, dict) and isinstance(holder.get("model"), dict):
-            return holder["model"]
-    return None
-
-
-def _width_from_state(state: dict[str, torch.Tensor], model_name: str) -> float:
-    """Recover ``width_mult`` from the first convolution (32 output channels at width 1)."""
-    key = ("backbone." if model_name == "semattnet" else "") + "rgb_conv_init.0.weight"
-    if key in state:
-        return state[key].shape[0] / 32.0
-    return 1.0
+            yield self.predict(s[IMAGE], s[SEMANTIC], s[SPARSE])

@@ -1,4 +1,4 @@
-"""Raw float depth exchange formats: NumPy ``.npy`` and PFM (portable float map)."""
+"""Raw float array formats: NumPy ``.npy`` and PFM (portable float map)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,14 @@ def write_npy(path: PathLike, depth: ArrayLike) -> Path:
 
 
 def read_npy(path: PathLike) -> np.ndarray:
-    """Load a ``.npy`` array without allowing pickles."""
+    """Load a ``.npy`` array as stored (any shape and dtype) without allowing pickles."""
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(path, f"cannot read .npy ({exc})") from exc
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except (ValueError, OSError, EOFError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise DataError(path, f"unreadable .npy file ({first})") from None
 
 
 def write_pfm(path: PathLike, data: ArrayLike, scale: float = 1.0) -> Path:

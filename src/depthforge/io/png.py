@@ -1,4 +1,10 @@
-"""Checked PNG encoding/decoding (OpenCV codec, Python file I/O so every failure raises with the path)."""
+"""Checked PNG and JPEG coding with OpenCV; Python does the file I/O so every failure names the path.
+
+Before decoding, a file's start signature and its end marker (PNG ``IEND``, JPEG end-of-image) are
+checked, because a file cut short at a chunk boundary can otherwise decode "successfully" with missing
+rows. Corrupt data inside the file (bad CRC, bad zlib stream) makes the decoder fail, which is reported
+the same way.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,49 @@ from depthforge.errors import DataError
 
 PathLike = str | os.PathLike[str]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_START = b"\xff\xd8"
+JPEG_END = b"\xff\xd9"
+_IEND = b"IEND"
+# Some writers append a few bytes after the end marker; only the tail is searched.
+_END_SEARCH_TAIL = 1024
+
+
+def read_file_bytes(path: PathLike, what: str = "file") -> bytes:
+    """All bytes of ``path``; a missing file, a folder or a read error raises :class:`DataError`."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a directory, expected a file") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+
+
+def _decode_checked(path: PathLike, start: bytes, end: bytes, kind: str, missing_end: str, corrupt: str) -> np.ndarray:
+    """Read ``path`` once, check its start signature and end marker, then decode it unchanged."""
+    p = Path(path)
+    data = read_file_bytes(p)
+    if not data.startswith(start):
+        raise DataError(p, f"not a {kind} file (bad signature)")
+    if data.rfind(end, max(0, len(data) - _END_SEARCH_TAIL)) < 0:
+        raise DataError(p, f"truncated {kind} (no {missing_end} the {len(data)}-byte file)")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise DataError(p, f"corrupt {kind} (decoder failed{corrupt})")
+    return image
+
+
+def decode_png(path: PathLike) -> np.ndarray:
+    """Decode a PNG exactly as stored (bit depth and channels unchanged; colour order BGR[A])."""
+    corrupt = ": bad CRC, bad compressed data or truncated"
+    return _decode_checked(path, PNG_SIGNATURE, _IEND, "PNG", "IEND chunk at the end of", corrupt)
+
+
+def decode_jpeg(path: PathLike) -> np.ndarray:
+    """Decode a JPEG (colour order BGR), checking the start and end-of-image markers first."""
+    return _decode_checked(path, JPEG_START, JPEG_END, "JPEG", "end-of-image marker in", "")
 
 
 def write_png_bytes(path: PathLike, img: np.ndarray, compression: int | None = None) -> Path:
@@ -39,30 +88,27 @@ def write_png_bytes(path: PathLike, img: np.ndarray, compression: int | None = N
     return path
 
 
-def read_file_bytes(path: PathLike, what: str = "file") -> bytes:
-    """All bytes of ``path``; a missing file, a folder or a read error raises :class:`DataError`."""
-    path = Path(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a directory, expected a file") from None
-    except OSError as exc:
-        raise DataError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+def write_u8_png(path: PathLike, values: np.ndarray, compression: int | None = None) -> Path:
+    """Write an HxW array as an 8-bit greyscale PNG (values cast to uint8)."""
+    return write_png_bytes(path, np.ascontiguousarray(values, dtype=np.uint8), compression)
 
 
-def read_png_unchanged(path: PathLike) -> np.ndarray:
-    """Decode a PNG keeping bit depth and channels (``IMREAD_UNCHANGED``); raises with the path on failure."""
-    path = Path(path)
-    try:
-        data = np.frombuffer(path.read_bytes(), np.uint8)
-    except OSError as exc:
-        raise DataError(path, f"cannot read PNG ({exc.strerror or exc})") from exc
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if img is None:
-        raise DataError(path, "not a decodable PNG image")
-    return img
+def write_u16_png(path: PathLike, values: np.ndarray, compression: int | None = None) -> Path:
+    """Write an HxW array as a 16-bit greyscale PNG (values cast to uint16)."""
+    return write_png_bytes(path, np.ascontiguousarray(values, dtype=np.uint16), compression)
+
+
+def read_u16_png(path: PathLike, what: str = "PNG") -> np.ndarray:
+    """Decode a 1-channel 16-bit PNG as uint16 HxW; any other bit depth or channel count raises.
+
+    ``what`` names the kind of file in the messages (e.g. ``"depth PNG"``).
+    """
+    raw = decode_png(path)
+    if raw.ndim != 2:
+        raise DataError(path, f"{what} has {raw.shape[2]} channels, expected 1 (16-bit grey)")
+    if raw.dtype != np.uint16:
+        raise DataError(path, f"{raw.dtype.itemsize * 8}-bit PNG where a 16-bit {what} is expected")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -85,3 +131,17 @@ def parse_png_header(data: bytes) -> PngHeader | None:
         return None
     width, height, bit_depth, color_type = struct.unpack(">IIBB", data[16:26])
     return PngHeader(width, height, bit_depth, color_type)
+
+
+def image_size(path: PathLike) -> tuple[int, int]:
+    """(height, width) from a PNG header without decoding the pixels."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(26)
+    except OSError as exc:
+        raise DataError(p, f"cannot read file ({exc.strerror or exc})") from None
+    header = parse_png_header(head)
+    if header is None:
+        raise DataError(p, "not a PNG file (bad signature or header)")
+    return header.height, header.width

@@ -1,7 +1,5 @@
 """KITTI depth-completion submissions: writing the PNG folder and flat zip, and checking them.
 
-Evaluation spec §2.5.
-
 Format: files ``0000000000.png`` ... ``0000000999.png`` (1000 for depth completion, 500 for depth prediction),
 each a 1-channel 16-bit PNG in KITTI units (metres x 256, 0 = invalid) with the size of its ground truth (1216
 x 352 for the anonymous test set), zipped FLAT (no folders inside the archive). The server pairs files with
@@ -20,14 +18,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from depthforge.errors import DataError
-from depthforge.io.arrays import read_npy, read_pfm
-from depthforge.io.depth_png import read_depth_png, write_depth_png
+from depthforge.io.depth import DEPTH_SUFFIXES, read_prediction, write_depth_png
 from depthforge.io.png import PathLike, PngHeader, parse_png_header
 
 KITTI_TEST_SIZE = (352, 1216)  # (H, W)
 _NAME = re.compile(r"^\d{10}\.png$")
 _COLOR_TYPES = {0: "greyscale", 2: "RGB", 3: "palette", 4: "grey+alpha", 6: "RGBA"}
-_INPUT_SUFFIXES = (".png", ".npy", ".pfm")
 
 
 def submission_name(index: int) -> str:
@@ -35,21 +31,14 @@ def submission_name(index: int) -> str:
     return f"{index:010d}.png"
 
 
-def _load_prediction(path: Path) -> np.ndarray:
-    """A prediction file as metres: 16-bit KITTI PNG, or ``.npy`` / ``.pfm`` holding metres."""
-    if path.suffix == ".png":
-        return read_depth_png(path)
-    if path.suffix == ".npy":
-        return read_npy(path)
-    return read_pfm(path)
-
-
 def _iter_folder(folder: Path) -> Iterable[tuple[int, np.ndarray]]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _INPUT_SUFFIXES)
+    if not folder.is_dir():
+        raise DataError(folder, "prediction folder does not exist or is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DEPTH_SUFFIXES)
     if not files:
-        raise DataError(folder, f"no prediction files ({', '.join(_INPUT_SUFFIXES)}) in this folder")
+        raise DataError(folder, f"no prediction files ({', '.join(DEPTH_SUFFIXES)}) in this folder")
     for index, path in enumerate(files):  # sorted order = KITTI's pairing order
-        yield index, _load_prediction(path)
+        yield index, read_prediction(path)
 
 
 def write_submission(
@@ -67,7 +56,7 @@ def write_submission(
             files would end up in the folder the server is fed).
         zip_path: if given, also write a zip with the PNGs at the archive root, ready to upload.
 
-    Depths are encoded by :func:`~depthforge.io.depth_png.depth_to_uint16` with ``dense=True``: clipped to
+    Depths are encoded by :func:`~depthforge.io.depth.depth_to_uint16` with ``dense=True``: clipped to
     [1, 65535], non-positive -> 1, only non-finite -> 0. Run :func:`check_submission` on the result before uploading.
     """
     out = Path(out_dir)

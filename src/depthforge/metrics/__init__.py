@@ -16,7 +16,6 @@ from depthforge.metrics.boundary import (
 from depthforge.metrics.cityscapes import CITYSCAPES_KEYS, cityscapes, cityscapes_masks, cityscapes_valid_mask
 from depthforge.metrics.depthpro import boundary_f1
 from depthforge.metrics.edges import extract_edges, image_edges, seg_edges, square_dilate
-from depthforge.metrics.io import read_depth, read_pfm, write_pfm
 from depthforge.metrics.kitti import DEVKIT_KEYS, KITTI_KEYS, devkit_fill, kitti_completion
 from depthforge.metrics.mono import MONO_KEYS, get_boundaries, monocular, resize_bilinear, soft_edge_error
 from depthforge.metrics.protocols import PROTOCOLS, Protocol, get_protocol
@@ -26,5 +25,5 @@ __all__ = [
     "MetricAverager", "Protocol", "binary_scores", "boundary_f1", "boundary_metrics", "cityscapes",
     "cityscapes_masks", "cityscapes_valid_mask", "devkit_fill", "edge_accuracy_completeness", "extract_edges",
     "get_boundaries", "get_protocol", "image_edges", "kitti_completion", "mdec_edge_metrics", "monocular",
-    "read_depth", "read_pfm", "resize_bilinear", "seg_edges", "soft_edge_error", "square_dilate", "write_pfm",
+    "resize_bilinear", "seg_edges", "soft_edge_error", "square_dilate",
 ]

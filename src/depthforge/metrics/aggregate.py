@@ -34,8 +34,10 @@ class MetricAverager:
 
     @classmethod
     def for_protocol(cls, protocol: str) -> MetricAverager:
-        """Plain mean for ``kitti-*`` protocols, nanmean for the others."""
-        return cls("propagate" if protocol.startswith("kitti") else "omit")
+        """The averaging rule the protocol declares (plain mean or nanmean)."""
+        from depthforge.metrics.protocols import get_protocol
+
+        return cls(get_protocol(protocol).nan_policy)
 
     def update(self, metrics: Mapping[str, float], n: int = 1) -> None:
         """Add one image's metrics (``n`` > 1 adds the same values with weight ``n``)."""

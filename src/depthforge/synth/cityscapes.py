@@ -1,7 +1,8 @@
 """Write a synthetic set in the CityScapes layout read by PatchRefiner.
 
 ``leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png``, with the
-same stem under ``disparity`` (uint16, d = (p - 1) / 256, 0 = invalid),
+same stem under ``disparity`` (uint16, d = (p - 1) / 256, 0 = invalid; the
+formats are those of :mod:`depthforge.io.cityscapes`),
 ``camera`` (json with ``extrinsic.baseline`` and ``intrinsic.fx``), ``gtFine``
 (``_gtFine_color.png`` in the CityScapes palette and ``_gtFine_labelIds.png``)
 and ``skyArea`` (``_skyArea.png``, 255 on sky); split files ``train.txt`` and
@@ -10,18 +11,17 @@ and ``skyArea`` (``_skyArea.png``, 255 on sky); split files ``train.txt`` and
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from depthforge.io import depth_to_disparity, write_camera, write_disparity_png, write_rgb_png, write_u8_png
 from depthforge.synth import palette
 from depthforge.synth.camera import Camera, yaw_rotation
 from depthforge.synth.drive import Drive
-from depthforge.synth.io import write_rgb_png, write_u8_png, write_u16_png
-from depthforge.synth.render import render
+from depthforge.synth.render import PNG_COMPRESSION, render
 
 TRAIN_CITIES = ("aachen", "bochum", "bremen", "cologne", "darmstadt", "dusseldorf", "erfurt", "hamburg",
                 "hanover", "jena", "krefeld", "monchengladbach", "strasbourg", "stuttgart", "tubingen", "ulm",
@@ -43,14 +43,6 @@ class CityscapesSynthInfo:
     counts: dict[str, int]
     fx: float
     baseline: float
-
-
-def encode_disparity(depth: np.ndarray, fx: float, baseline: float) -> np.ndarray:
-    """CityScapes disparity PNG values: p = round(d * 256) + 1 for finite depth, 0 for sky."""
-    with np.errstate(divide="ignore"):
-        d = fx * baseline / depth.astype(np.float64)
-    p = np.clip(np.rint(d * 256.0) + 1.0, 1, 65535)
-    return np.where(np.isfinite(depth) & (depth > 0), p, 0).astype(np.uint16)
 
 
 def city_drive(seed: int, city_index: int, frames: int) -> Drive:
@@ -96,15 +88,15 @@ def write_cityscapes(out: Path, cities: int = 2, frames: int = 3, height: int = 
             r = render(drive.scene, cam, noise_seed=noise)
             stem = f"{city}_{f:06d}_000019"
             rel = f"{split}/{city}/{stem}"
-            write_rgb_png(out / "leftImg8bit" / f"{rel}_leftImg8bit.png", r["rgb"])
-            disp = encode_disparity(r["depth"], fx, CS_BASELINE)
-            write_u16_png(out / "disparity" / f"{rel}_disparity.png", disp)
-            (out / "camera" / split / city).mkdir(parents=True, exist_ok=True)
-            (out / "camera" / f"{rel}_camera.json").write_text(json.dumps(camera_json, indent=4) + "\n")
-            write_rgb_png(out / "gtFine" / f"{rel}_gtFine_color.png", palette.colorize(r["semantic"]))
-            write_u8_png(out / "gtFine" / f"{rel}_gtFine_labelIds.png", r["semantic"])
+            write_rgb_png(out / "leftImg8bit" / f"{rel}_leftImg8bit.png", r["rgb"], PNG_COMPRESSION)
+            disp = depth_to_disparity(r["depth"], fx * CS_BASELINE)  # sky (inf) -> 0 = invalid
+            write_disparity_png(out / "disparity" / f"{rel}_disparity.png", disp, PNG_COMPRESSION)
+            write_camera(out / "camera" / f"{rel}_camera.json", camera_json)
+            write_rgb_png(out / "gtFine" / f"{rel}_gtFine_color.png", palette.colorize(r["semantic"]),
+                          PNG_COMPRESSION)
+            write_u8_png(out / "gtFine" / f"{rel}_gtFine_labelIds.png", r["semantic"], PNG_COMPRESSION)
             write_u8_png(out / "skyArea" / f"{rel}_skyArea.png",
-                         np.where(r["semantic"] == palette.SKY, 255, 0).astype(np.uint8))
+                         np.where(r["semantic"] == palette.SKY, 255, 0).astype(np.uint8), PNG_COMPRESSION)
             lines[split].append(f"leftImg8bit/{rel}_leftImg8bit.png disparity/{rel}_disparity.png")
             bar.update(1)
     bar.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from depthforge.io import write_depth_png, write_rgb_png
 from depthforge.synth import palette
 from depthforge.synth.camera import (
     KITTI_BASELINE,
@@ -19,13 +20,22 @@ from depthforge.synth.camera import (
     KITTI_WIDTH,
 )
 from depthforge.synth.drive import GT_WINDOW, Drive, simulate_frame
-from depthforge.synth.io import write_depth_png, write_rgb_png
+from depthforge.synth.render import PNG_COMPRESSION
 
 DATES = ("2011_09_26", "2011_09_28", "2011_09_29", "2011_09_30", "2011_10_03")
 CROP_HEIGHT = 352
 CROP_WIDTH = 1216
 CROP_TOP = KITTI_HEIGHT - CROP_HEIGHT  # bottom crop
 CROP_LEFT = (KITTI_WIDTH - CROP_WIDTH) // 2  # centre crop (13 px, as PENet's cx shift)
+
+
+def _write_rgb(path: Path, rgb: np.ndarray) -> None:
+    write_rgb_png(path, rgb, compression=PNG_COMPRESSION)
+
+
+def _write_depth(path: Path, depth: np.ndarray) -> None:
+    """KITTI 16-bit depth PNG (0 where depth is 0, inf or NaN)."""
+    write_depth_png(path, depth, compression=PNG_COMPRESSION)
 
 
 @dataclass(frozen=True)
@@ -133,24 +143,24 @@ def write_kitti(out: Path, drives: int = 2, frames: int = 8, seed: int = 0, val_
             drive.forget_scans_before(f - GT_WINDOW + 1)
             for cam, v in views.items():
                 img, fname = f"image_0{cam}", f"{f:010d}.png"
-                write_rgb_png(rgb_root / date / name / img / "data" / fname, v["rgb"])
+                _write_rgb(rgb_root / date / name / img / "data" / fname, v["rgb"])
                 sem_rgb = palette.colorize(v["semantic"])
-                write_rgb_png(sem_root / date / name / img / "data" / fname, sem_rgb)
+                _write_rgb(sem_root / date / name / img / "data" / fname, sem_rgb)
                 proj = Path(split) / name / "proj_depth"
                 sparse_path = depth_root / "data_depth_velodyne" / proj / "velodyne_raw" / img / fname
-                write_depth_png(sparse_path, v["sparse"])
+                _write_depth(sparse_path, v["sparse"])
                 gt_path = depth_root / "data_depth_annotated" / proj / "groundtruth" / img / fname
-                write_depth_png(gt_path, v["gt"])
+                _write_depth(gt_path, v["gt"])
                 if (j, f, cam) in picks:
                     stem = f"{f:010d}_{img}"
                     image_name = f"{name}_image_{stem}.png"
                     sparse_name = f"{name}_velodyne_raw_{stem}.png"
                     gt_name = f"{name}_groundtruth_depth_{stem}.png"
-                    write_depth_png(val_sel / "velodyne_raw" / sparse_name, crop(v["sparse"]))
-                    write_depth_png(val_sel / "groundtruth_depth" / gt_name, crop(v["gt"]))
-                    write_rgb_png(val_sel / "image" / image_name, crop(v["rgb"]))
-                    write_rgb_png(val_sel / "semantic" / image_name, crop(sem_rgb))
-                    write_rgb_png(sem_sel / "val_selection_cropped" / "image" / image_name, crop(sem_rgb))
+                    _write_depth(val_sel / "velodyne_raw" / sparse_name, crop(v["sparse"]))
+                    _write_depth(val_sel / "groundtruth_depth" / gt_name, crop(v["gt"]))
+                    _write_rgb(val_sel / "image" / image_name, crop(v["rgb"]))
+                    _write_rgb(val_sel / "semantic" / image_name, crop(sem_rgb))
+                    _write_rgb(sem_sel / "val_selection_cropped" / "image" / image_name, crop(sem_rgb))
                     (val_sel / "intrinsics").mkdir(parents=True, exist_ok=True)
                     (val_sel / "intrinsics" / f"{name}_image_{stem}.txt").write_text(_intrinsics_line(cam))
             bar.update(1)
@@ -160,10 +170,10 @@ def write_kitti(out: Path, drives: int = 2, frames: int = 8, seed: int = 0, val_
             v = simulate_frame(drive, GT_WINDOW + 3 * i, cams=(2,), with_gt=False)[2]
             fname = f"{i:010d}.png"
             sem_rgb = crop(palette.colorize(v["semantic"]))
-            write_depth_png(test_sel / "velodyne_raw" / fname, crop(v["sparse"]))
-            write_rgb_png(test_sel / "image" / fname, crop(v["rgb"]))
-            write_rgb_png(test_sel / "semantic" / fname, sem_rgb)
-            write_rgb_png(sem_sel / "test_depth_completion_anonymous" / "image" / fname, sem_rgb)
+            _write_depth(test_sel / "velodyne_raw" / fname, crop(v["sparse"]))
+            _write_rgb(test_sel / "image" / fname, crop(v["rgb"]))
+            _write_rgb(test_sel / "semantic" / fname, sem_rgb)
+            _write_rgb(sem_sel / "test_depth_completion_anonymous" / "image" / fname, sem_rgb)
             (test_sel / "intrinsics").mkdir(parents=True, exist_ok=True)
             (test_sel / "intrinsics" / f"{i:010d}.txt").write_text(_intrinsics_line(2))
             bar.update(1)

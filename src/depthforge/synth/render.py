@@ -10,6 +10,10 @@ from depthforge.synth.raycast import GROUND_IDS, KERB_ID, ROAD_ID, SIDEWALK_ID, 
 from depthforge.synth.scene import Scene
 from depthforge.synth.shading import camera_noise, shade
 
+# zlib level of every PNG the set writers produce: fixed, so a seed gives the same bytes whatever
+# OpenCV's default level is.
+PNG_COMPRESSION = 3
+
 
 def semantic_ids(scene: Scene, points: np.ndarray, hits: Hits) -> np.ndarray:
     """CityScapes label id per ray (uint8)."""

@@ -7,7 +7,7 @@ pixels, ``.npy``, 0 where the view sees sky) and ``Extrinsics0``/``Extrinsics1``
 focal length; line 1 = the 3x4 world-to-camera ``[R|t]`` row-major, so token 3
 is the x translation and the two files differ there by exactly the baseline).
 Split files ``splits/{train,val,test,test_out}.txt`` list four root-relative
-paths per line.
+paths per line. The file formats are those of :mod:`depthforge.io.u4k`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from depthforge.io import (
+    depth_to_disparity,
+    write_disparity_npy,
+    write_extrinsics,
+    write_raw_image,
+    write_rgb_png,
+)
 from depthforge.synth.camera import Camera, yaw_rotation
 from depthforge.synth.drive import Drive
-from depthforge.synth.io import write_rgb_png
-from depthforge.synth.render import render
+from depthforge.synth.render import PNG_COMPRESSION, render
 
 
 @dataclass(frozen=True)
@@ -36,16 +42,6 @@ class U4KSynthInfo:
     focal: float
     baseline: float
     splits: dict[str, int]
-
-
-def _fmt(values: np.ndarray) -> str:
-    return " ".join(repr(float(v)) for v in np.ravel(values))
-
-
-def _disparity(depth: np.ndarray, focal: float, baseline: float) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        disp = focal * baseline / depth.astype(np.float64)
-    return np.where(np.isfinite(depth), disp, 0.0).astype(np.float32)
 
 
 def _split_of(scene: int, n_scenes: int, frame: int) -> str:
@@ -93,15 +89,13 @@ def write_u4k(out: Path, scenes: int = 3, frames: int = 4, height: int = 216, wi
             stem = f"{f:05d}"
             for view, cam in ((0, left), (1, left.shifted(baseline))):
                 r = render(drive.scene, cam, noise_seed=int(rng.integers(2**31)))
-                write_rgb_png(out / name / f"Image{view}" / f"{stem}.png", r["rgb"])
-                (out / name / f"Image{view}" / f"{stem}.raw").write_bytes(
-                    np.ascontiguousarray(r["rgb"][..., ::-1]).tobytes())
-                (out / name / f"Disp{view}").mkdir(parents=True, exist_ok=True)
-                np.save(out / name / f"Disp{view}" / f"{stem}.npy", _disparity(r["depth"], focal, baseline))
+                write_rgb_png(out / name / f"Image{view}" / f"{stem}.png", r["rgb"], PNG_COMPRESSION)
+                write_raw_image(out / name / f"Image{view}" / f"{stem}.raw", r["rgb"])
+                disp = depth_to_disparity(r["depth"], focal * baseline).astype(np.float32)  # sky -> 0
+                write_disparity_npy(out / name / f"Disp{view}" / f"{stem}.npy", disp)
                 # World-to-camera extrinsics: t = -R^T C, so t_x of the two views differs by the baseline.
                 w2c = np.concatenate([cam.rotation.T, (-cam.rotation.T @ cam.position)[:, None]], axis=1)
-                (out / name / f"Extrinsics{view}").mkdir(parents=True, exist_ok=True)
-                (out / name / f"Extrinsics{view}" / f"{stem}.txt").write_text(f"{_fmt(k)}\n{_fmt(w2c)}\n")
+                write_extrinsics(out / name / f"Extrinsics{view}" / f"{stem}.txt", k, w2c)
             lines[_split_of(s, scenes, f)].append(
                 f"{name}/Image0/{stem}.png {name}/Image1/{stem}.png "
                 f"{name}/Disp0/{stem}.npy {name}/Disp1/{stem}.npy")

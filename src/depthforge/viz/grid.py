@@ -1,4 +1,4 @@
-"""Comparison grid: one row per sample, panels [RGB | semantic | sparse | prediction | ground truth]."""
+"""Comparison grid: one row per sample, panels [image | semantic | sparse | prediction | ground truth]."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import numpy as np
 from depthforge.errors import DataError
 from depthforge.viz.colormap import colorize
 
-# Panel order of a row; keys absent from the rows are skipped. ``"d"`` is an alias of ``"sparse"``.
-PANEL_KEYS: tuple[str, ...] = ("rgb", "semantic", "sparse", "pred", "gt")
+# Panel order of a row (batch-schema names); keys absent from the rows are skipped.
+PANEL_KEYS: tuple[str, ...] = ("image", "semantic", "sparse", "pred", "gt")
 DEPTH_KEYS = frozenset({"sparse", "pred", "gt"})
-_ALIASES = {"d": "sparse"}
 
 
 def to_rgb_uint8(img: Any, name: str = "image") -> np.ndarray:
@@ -63,7 +62,6 @@ def _semantic_panel(img: Any) -> np.ndarray:
 def _normalise_keys(row: Mapping[str, Any], index: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
-        key = _ALIASES.get(key, key)
         if key not in PANEL_KEYS:
             raise DataError(None, f"row {index}: unknown panel {key!r}; expected some of {PANEL_KEYS}")
         if value is not None:
@@ -80,7 +78,7 @@ def comparison_grid(
 ) -> np.ndarray:
     """Compose a uint8 (H, W, 3) RGB grid, one row per dict, like the reference's ``comparison_<epoch>.png``.
 
-    Each dict may hold ``rgb``, ``semantic`` (RGB image or integer label map), ``sparse`` (alias ``d``),
+    Each dict may hold ``image``, ``semantic`` (RGB image or integer label map), ``sparse``,
     ``pred`` and ``gt``; panels are laid out in that order, and every row must hold the same keys with panels
     of one size. Depth panels are colourised with :func:`colorize`: by default each panel uses its own min-max
     range as the reference does; give ``vmin`` and ``vmax`` to use one fixed range for every depth panel, so

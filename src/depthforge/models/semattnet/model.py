@@ -3,48 +3,52 @@
 Faithful to ``danishnazir/SemAttNet`` (branch ``training``, ``model.py``): same layers, same parameter names
 (``state_dict`` keys identical to the official checkpoints), same numerics.  Differences are engineering only:
 
-* structured dict outputs; ``coarse`` is the *true* backbone fusion (spec §12 #2), ``refined_s2`` is reported
-  separately;
+* inputs follow the batch schema (:mod:`depthforge.batch`): ``image``, ``sparse``, ``semantic``;
+* structured dict outputs; ``coarse`` is the *true* backbone fusion (the reference's in-place aliasing
+  overwrites it with the s2-refined depth), ``refined_s2`` is reported separately;
 * the head's in-place aliasing is reproduced functionally: the full-resolution stage starts from and is
-  anchored to the s2-refined depth; ``att_12``/``dimhalf_s2`` exist as (dead) parameters and are evaluated only
-  with ``bitwise_parity=True`` (spec §12 #1);
-* fast, memory-lean CSPN propagation (:mod:`depthforge.models.cspn`), the four polyphase sub-images are
-  propagated together;
+  anchored to the s2-refined depth; ``att_12``/``dimhalf_s2`` exist as (dead) parameters, because the
+  aliasing turns their blend into an identity, and are evaluated only with ``bitwise_parity=True``;
+* fast, memory-lean CSPN propagation (:mod:`depthforge.models.semattnet.cspn`), the four polyphase
+  sub-images are propagated together;
 * optional activation checkpointing in training (``memory_efficient``) that leaves BatchNorm statistics and
   gradients unchanged;
-* a NaN detector on the affinity normalisation (spec §12 #5);
+* a NaN detector on the affinity normalisation (the reference divides without epsilon);
 * ``width_mult`` scales every channel count (1.0 = the published model).
+
+Each class declares its :class:`~depthforge.models.contract.ModelContract` (``contract``); the factories
+:func:`semattnet_bb` and :func:`semattnet` carry the class they build as ``model_class``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depthforge.models.blocks import (
+from depthforge.batch import DEPTH, IMAGE, SEMANTIC, SPARSE
+from depthforge.models.contract import ModelContract
+from depthforge.models.layers import checkpointed, scale_channels, set_weight_memory_format
+from depthforge.models.semattnet.blocks import (
     SAMMAFB,
     BasicBlockGeo,
     CSPNGenerate,
     SparseDownSampleClose,
-    checkpointed,
     convbn,
     convbnrelu,
     deconvbnrelu,
-    scale_channels,
-    set_weight_memory_format,
 )
-from depthforge.models.cspn import (
+from depthforge.models.semattnet.checkpoint import checkpoint_filter
+from depthforge.models.semattnet.cspn import (
     NanPolicy,
     cspn_chain,
     cspn_chain_reference,
     normalize_guide,
     shift_guide,
 )
-from depthforge.registry import register_model
 
 __all__ = ["SemAttNet", "SemAttNetBackbone", "semattnet", "semattnet_bb", "validate_inputs"]
 
@@ -55,41 +59,45 @@ def _restore_weight_layout(module: nn.Module, incompatible_keys: Any) -> None:
 
 
 _BRANCH_OUTPUTS = ("rgb_depth", "semantic_depth", "d_depth", "rgb_conf", "semantic_conf", "d_conf")
+_INPUTS = (IMAGE, SPARSE, SEMANTIC)
+_CHANNELS = {IMAGE: 3, SPARSE: 1, SEMANTIC: 3}
+_MULTIPLE = 32  # five stride-2 stages must invert exactly
 
 
 def validate_inputs(inputs: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Check the SemAttNet input contract and return ``(rgb, semantic, d)``.
+    """Check the SemAttNet inputs and return ``(image, semantic, sparse)``.
 
-    Keys ``rgb`` (B,3,H,W), ``semantic`` (B,3,H,W), ``d`` (B,1,H,W) floating tensors; H and W multiples of 32.
+    Keys ``image`` (B,3,H,W), ``sparse`` (B,1,H,W), ``semantic`` (B,3,H,W) floating tensors; H and W
+    multiples of 32.
     """
+    required = ", ".join(repr(k) for k in _INPUTS)
     if not isinstance(inputs, Mapping):
-        raise TypeError(
-            f"SemAttNet expects a dict with keys 'rgb', 'semantic', 'd'; got {type(inputs).__name__}"
-        )
-    missing = [k for k in ("rgb", "semantic", "d") if k not in inputs]
+        raise TypeError(f"SemAttNet expects a dict with keys {required}; got {type(inputs).__name__}")
+    missing = [k for k in _INPUTS if k not in inputs]
     if missing:
-        raise KeyError(f"SemAttNet input is missing key(s) {missing}; required: 'rgb', 'semantic', 'd'")
-    rgb, sem, d = inputs["rgb"], inputs["semantic"], inputs["d"]
-    for name, t, ch in (("rgb", rgb, 3), ("semantic", sem, 3), ("d", d, 1)):
+        raise KeyError(f"SemAttNet input is missing key(s) {missing}; required: {required}")
+    for name in _INPUTS:
+        t, ch = inputs[name], _CHANNELS[name]
         if not torch.is_tensor(t) or t.dim() != 4 or t.shape[1] != ch:
             shape = tuple(t.shape) if torch.is_tensor(t) else type(t).__name__
             raise ValueError(f"SemAttNet input {name!r} must be a (B,{ch},H,W) tensor, got {shape}")
         if not t.is_floating_point():
             raise ValueError(f"SemAttNet input {name!r} must be a floating-point tensor, got {t.dtype}")
-    if not (rgb.shape[0] == sem.shape[0] == d.shape[0]) or not (
-        rgb.shape[-2:] == sem.shape[-2:] == d.shape[-2:]
+    image, sem, sparse = inputs[IMAGE], inputs[SEMANTIC], inputs[SPARSE]
+    if not (image.shape[0] == sem.shape[0] == sparse.shape[0]) or not (
+        image.shape[-2:] == sem.shape[-2:] == sparse.shape[-2:]
     ):
         raise ValueError(
             "SemAttNet inputs must share batch size and spatial size: "
-            f"rgb {tuple(rgb.shape)}, semantic {tuple(sem.shape)}, d {tuple(d.shape)}"
+            f"image {tuple(image.shape)}, semantic {tuple(sem.shape)}, sparse {tuple(sparse.shape)}"
         )
-    h, w = d.shape[-2:]
-    if h % 32 or w % 32 or h == 0 or w == 0:
+    h, w = sparse.shape[-2:]
+    if h % _MULTIPLE or w % _MULTIPLE or h == 0 or w == 0:
         raise ValueError(
-            f"SemAttNet input size {h}x{w} is not supported: H and W must be positive multiples of 32 "
-            "(five stride-2 stages must invert exactly); crop or pad, e.g. to 352x1216"
+            f"SemAttNet input size {h}x{w} is not supported: H and W must be positive multiples of "
+            f"{_MULTIPLE} (five stride-2 stages must invert exactly); crop or pad, e.g. to 352x1216"
         )
-    return rgb, sem, d
+    return image, sem, sparse
 
 
 class SemAttNetBackbone(nn.Module):
@@ -99,6 +107,17 @@ class SemAttNetBackbone(nn.Module):
     ``d_depth`` and the softmaxed weights ``rgb_conf``, ``semantic_conf``, ``d_conf``; with
     ``return_features=True`` also ``feature_s1`` (3*32*w channels, full res) and ``feature_s2`` (3*64*w, half res).
     """
+
+    # Every parameter reaches ``depth`` (the confidence softmax couples all three branches).
+    contract: ClassVar[ModelContract] = ModelContract(
+        task="completion",
+        inputs=_INPUTS,
+        outputs=(DEPTH, *_BRANCH_OUTPUTS),
+        input_multiple=_MULTIPLE,
+        image_range=(0.0, 255.0),
+        unused_parameters=(),
+        checkpoint_filter=checkpoint_filter,
+    )
 
     def __init__(
         self, width_mult: float = 1.0, memory_efficient: bool = True, channels_last: bool = True
@@ -187,7 +206,7 @@ class SemAttNetBackbone(nn.Module):
         self.decoder_layer6 = convbnrelu(c32, 2, kernel_size=3, stride=1, padding=1)
 
         self.softmax = nn.Softmax(dim=1)
-        # PyTorch default initialisation, as in the reference (its weights_init is a no-op, spec §12 #3).
+        # PyTorch default initialisation, as in the reference (its weights_init has no effect).
         set_weight_memory_format(self, self.channels_last)
         self.register_load_state_dict_post_hook(_restore_weight_layout)
 
@@ -329,7 +348,20 @@ class SemAttNet(nn.Module):
             the reference-style naive propagation, to follow the reference float rounding as closely as possible.
         nan_policy: what to do when the affinity normalisation produces NaN ('raise', 'warn', 'ignore').
         n_iter: propagation iterations per stage (6 in the reference).
+
+    ``contract.unused_parameters`` lists ``att_12``/``dimhalf_s2``: without ``bitwise_parity`` they get no
+    gradient (the default, and what training uses).
     """
+
+    contract: ClassVar[ModelContract] = ModelContract(
+        task="completion",
+        inputs=_INPUTS,
+        outputs=(DEPTH, "coarse", "refined_s2", *_BRANCH_OUTPUTS),
+        input_multiple=_MULTIPLE,
+        image_range=(0.0, 255.0),
+        unused_parameters=("att_12.", "dimhalf_s2."),
+        checkpoint_filter=checkpoint_filter,
+    )
 
     def __init__(
         self,
@@ -447,7 +479,7 @@ class SemAttNet(nn.Module):
         )  # fmt: skip
         refined_s2 = F.pixel_shuffle(res_s2, 2)
 
-        # full-resolution stage, seeded and anchored with the s2-refined depth (reference aliasing, §4.4 step 6)
+        # full-resolution stage, seeded and anchored with the s2-refined depth (the reference's aliasing)
         x0 = refined_s2
         if self.bitwise_parity:
             feature_12 = torch.cat((feature_s1, self.upsample(self.dimhalf_s2(feature_s2))), 1)
@@ -465,13 +497,26 @@ class SemAttNet(nn.Module):
         return out
 
 
-@register_model("semattnet_bb")
+_Factory = TypeVar("_Factory", bound=Callable[..., nn.Module])
+
+
+def _builds(cls: type[nn.Module]) -> Callable[[_Factory], _Factory]:
+    """Record on a factory the class it builds, so its contract is known without building a model."""
+
+    def mark(factory: _Factory) -> _Factory:
+        factory.model_class = cls  # type: ignore[attr-defined]
+        return factory
+
+    return mark
+
+
+@_builds(SemAttNetBackbone)
 def semattnet_bb(width_mult: float = 1.0, **kwargs: Any) -> SemAttNetBackbone:
     """SemAttNet three-branch backbone alone (reference ``-n bb``; 360,717,636 parameters at width 1)."""
     return SemAttNetBackbone(width_mult=width_mult, **kwargs)
 
 
-@register_model("semattnet")
+@_builds(SemAttNet)
 def semattnet(width_mult: float = 1.0, **kwargs: Any) -> SemAttNet:
     """Full SemAttNet, backbone + dilated CSPN++ head (reference ``-n sem_att``; 360,957,784 parameters)."""
     return SemAttNet(width_mult=width_mult, **kwargs)

@@ -1,115 +1,31 @@
 """Building blocks of SemAttNet (reference: ``basic.py`` and ``attention.py`` of danishnazir/SemAttNet).
 
 Module and attribute names reproduce the reference so that ``state_dict`` keys are identical to the official
-checkpoints (``semattnet_state_dict_keys.txt``).  All convolutions are ``bias=False`` except the CBAM MLP.
-
-Also provides the activation-checkpointing helper used by the memory-efficient training mode.  Recomputing a
-checkpointed segment during backward must not update BatchNorm running statistics a second time; the
-:class:`BatchNorm2d` subclass used everywhere here therefore normalises with batch statistics *without*
-touching ``running_mean``/``running_var``/``num_batches_tracked`` while a recomputation is in progress.
+checkpoints (the key list is ``tests/fixtures/semattnet_state_dict_keys.txt``).  All convolutions are
+``bias=False`` except the CBAM MLP.  Every BatchNorm is the checkpoint-aware
+:class:`~depthforge.models.layers.BatchNorm2d`, so the memory-efficient training mode leaves BatchNorm
+statistics unchanged.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.checkpoint import checkpoint as _torch_checkpoint
+
+from depthforge.models.layers import BatchNorm2d
 
 __all__ = [
     "SAMMAFB",
     "BasicBlockGeo",
-    "BatchNorm2d",
     "CSPNGenerate",
     "ChannelGate",
     "SparseDownSampleClose",
     "SpatialGate",
-    "checkpointed",
     "convbn",
     "convbnrelu",
     "deconvbnrelu",
-    "is_recomputing",
-    "scale_channels",
-    "set_weight_memory_format",
 ]
-
-# --------------------------------------------------------------------------------------------------------------
-# activation checkpointing that is safe for BatchNorm
-# --------------------------------------------------------------------------------------------------------------
-
-_STATE = threading.local()
-
-
-def is_recomputing() -> bool:
-    """True while a checkpointed segment is being recomputed for backward (in this thread)."""
-    return getattr(_STATE, "recomputing", 0) > 0
-
-
-@contextlib.contextmanager
-def _recompute_ctx() -> Iterator[None]:
-    _STATE.recomputing = getattr(_STATE, "recomputing", 0) + 1
-    try:
-        yield
-    finally:
-        _STATE.recomputing -= 1
-
-
-def _context_fn() -> tuple[contextlib.AbstractContextManager[Any], contextlib.AbstractContextManager[Any]]:
-    return contextlib.nullcontext(), _recompute_ctx()
-
-
-def checkpointed(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` under non-reentrant activation checkpointing (only the inputs are kept for backward).
-
-    BatchNorm layers of this module (:class:`BatchNorm2d`) do not update their running statistics during the
-    recomputation, so a checkpointed training step has exactly the same effect as a plain one.
-    """
-    return _torch_checkpoint(fn, *args, use_reentrant=False, context_fn=_context_fn)
-
-
-class BatchNorm2d(nn.BatchNorm2d):
-    """``nn.BatchNorm2d`` (same parameters, buffers and numerics) that is aware of checkpoint recomputation."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and is_recomputing():
-            # Same normalisation as the original forward (batch statistics).  The running statistics are
-            # updated on throw-away copies, so that the op (and what it saves for backward) is the same as
-            # in the original forward while the module's buffers are left alone.
-            rm = None if self.running_mean is None else self.running_mean.clone()
-            rv = None if self.running_var is None else self.running_var.clone()
-            return F.batch_norm(x, rm, rv, self.weight, self.bias, True, 0.0, self.eps)
-        return super().forward(x)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# width scaling
-# --------------------------------------------------------------------------------------------------------------
-
-
-def scale_channels(n: int, width_mult: float) -> int:
-    """Channel count ``n`` scaled by ``width_mult`` (rounded, at least 1)."""
-    return max(1, round(n * float(width_mult)))
-
-
-def set_weight_memory_format(module: nn.Module, channels_last: bool) -> None:
-    """Store every 4-D parameter of ``module`` channels-last (or contiguous), keeping Parameter identity.
-
-    Convolutions pick the NHWC kernels when their weight is channels-last, which is markedly faster with
-    oneDNN on CPU.  Values (and state_dict contents) are unchanged; ``load_state_dict`` keeps the layout.
-    """
-    with torch.no_grad():
-        for mod in module.modules():
-            keep = getattr(mod, "force_contiguous_weight", False)
-            fmt = torch.channels_last if (channels_last and not keep) else torch.contiguous_format
-            for p in mod.parameters(recurse=False):
-                if p.dim() == 4 and not p.is_contiguous(memory_format=fmt):
-                    p.data = p.data.contiguous(memory_format=fmt)
-
 
 # --------------------------------------------------------------------------------------------------------------
 # conv helpers (reference basic.py); returned Sequentials give keys ``<name>.0.weight`` / ``<name>.1.*``
@@ -284,7 +200,8 @@ class SparseDownSampleClose(nn.Module):
 class CSPNGenerate(nn.Module):
     """Affinity generator: ``convbn(in, k*k-1)``; the output is the raw (un-normalised) guide.
 
-    Normalisation and the centre weight are computed by :func:`depthforge.models.cspn.normalize_guide`.
+    Normalisation and the centre weight are computed by
+    :func:`depthforge.models.semattnet.cspn.normalize_guide`.
     """
 
     def __init__(self, in_channels: int, kernel_size: int) -> None:

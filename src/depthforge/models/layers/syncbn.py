@@ -13,7 +13,7 @@ import torch.distributed.nn.functional as dist_nn
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from depthforge.models.blocks import is_recomputing
+from depthforge.models.layers.recompute import is_recomputing
 
 
 def _distributed() -> bool:

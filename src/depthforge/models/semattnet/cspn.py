@@ -1,6 +1,6 @@
 """CSPN++ propagation (SemAttNet / PENet head), written for speed and low memory.
 
-Reference semantics (spec §4.4, "scatter" convention).  For kernel size ``k`` (``c = (k-1)/2``) and a guide
+Reference semantics (the reference's "scatter" convention).  For kernel size ``k`` (``c = (k-1)/2``) and a guide
 ``G`` with ``k*k-1`` generated channels plus the centre weight ``G_c``, one step is::
 
     out(p) = G_c(p) * h0(p) + sum_{o in [-c, c]^2, o != 0}  G_{t(o)}(p + o) * h(p + o)
@@ -48,7 +48,7 @@ NanPolicy = Literal["raise", "warn", "ignore"]
 
 
 class AffinityNaNError(FloatingPointError):
-    """The CSPN affinity normalisation produced NaN/inf (reference defect #5: no epsilon in ``g / sum|g|``)."""
+    """The CSPN affinity normalisation produced NaN/inf (the reference has no epsilon in ``g / sum|g|``)."""
 
 
 def kernel_offsets(k: int) -> list[tuple[int, int]]:
@@ -85,7 +85,7 @@ def normalize_guide(
             msg = (
                 f"CSPN affinity normalisation of {name} produced NaN at {n_bad} pixel(s) "
                 f"({n_zero} with an all-zero guide, sum|g| = 0; the rest non-finite features). The reference "
-                "normalises without epsilon (spec §12 defect #5); check the inputs/weights "
+                "normalises without epsilon, and so does this model; check the inputs/weights "
                 "(e.g. NaN/inf inputs, a collapsed guide layer)."
             )
             if nan_policy == "raise":

@@ -1,0 +1,70 @@
+"""Every registered model keeps the contract it declares (driven by the registry: new variants join as is)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import depthforge.batch as batch_keys
+from depthforge.batch import DEPTH, IMAGE, SEMANTIC, SPARSE
+from depthforge.models.contract import ModelContract, contract_of
+from depthforge.registry import create_model, list_models, model_contract, model_test_kwargs
+
+NAMES = list_models()
+BATCH_KEYS = {getattr(batch_keys, k) for k in batch_keys.__all__}
+
+
+def _input(key: str, contract: ModelContract, n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """A plausible value for one batch key (see depthforge.batch)."""
+    if key == IMAGE:
+        lo, hi = contract.image_range
+        return lo + (hi - lo) * torch.rand(n, 3, size, size, generator=g)
+    if key == SEMANTIC:
+        return 255 * torch.rand(n, 3, size, size, generator=g)
+    if key == SPARSE:
+        depth = 1 + 79 * torch.rand(n, 1, size, size, generator=g)
+        return torch.where(torch.rand(n, 1, size, size, generator=g) < 0.1, depth, torch.zeros_like(depth))
+    raise AssertionError(f"no test input for batch key {key!r}; teach this test how to make one")
+
+
+def test_registry_is_not_empty():
+    assert {"semattnet", "semattnet_bb"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract_declared_without_building(name: str) -> None:
+    contract = model_contract(name)
+    with torch.device("meta"):
+        model = create_model(name)
+    assert contract_of(model) is contract
+    assert contract.outputs and contract.outputs[0] == DEPTH
+    assert len(set(contract.outputs)) == len(contract.outputs)
+    assert contract.inputs and set(contract.inputs) <= BATCH_KEYS
+    assert contract.input_multiple >= 1
+    assert contract.image_range[0] < contract.image_range[1]
+    params = [n for n, _ in model.named_parameters()]
+    for prefix in contract.unused_parameters:  # each declared prefix names real parameters
+        assert any(n.startswith(prefix) for n in params), prefix
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_small_instance_forward_backward(name: str) -> None:
+    contract = model_contract(name)
+    torch.manual_seed(0)
+    model = create_model(name, **model_test_kwargs(name)).train()
+    m = contract.input_multiple
+    size = m * math.ceil(64 / m)
+    g = torch.Generator().manual_seed(0)
+    batch = {key: _input(key, contract, 2, size, g) for key in contract.inputs}
+    out = model(batch)
+    assert tuple(out) == contract.outputs
+    assert out[DEPTH].shape == (2, 1, size, size)
+
+    loss = sum(v.float().mean() for v in out.values() if v.requires_grad)
+    assert isinstance(loss, torch.Tensor)
+    loss.backward()
+    without_grad = {n for n, p in model.named_parameters() if p.grad is None}
+    declared = {n for n, _ in model.named_parameters() if n.startswith(contract.unused_parameters)}
+    assert without_grad == declared
