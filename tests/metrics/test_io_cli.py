@@ -151,3 +151,31 @@ def test_cityscapes_reader_and_eval(tmp_path):
     res = eval_cli.evaluate(args)["metrics"]
     assert res["a1"] == 1.0 and res["rmse"] == pytest.approx(0.0, abs=1e-3)
     assert set(res) >= {"EdgeAcc", "EdgeComp", "f1_score"}
+
+
+def test_folder_mdec_needs_and_reads_gt_edges(tmp_path, capsys):
+    from depthforge.io import write_edges
+    from depthforge.metrics import mdec_edge_metrics
+    from depthforge.metrics.mono import get_boundaries
+
+    gt_dir, pred_dir, edge_dir = tmp_path / "gt", tmp_path / "pred", tmp_path / "edges"
+    for d in (gt_dir, pred_dir, edge_dir):
+        d.mkdir()
+    gt = np.full((40, 60), 20.0, np.float32)
+    gt[10:30, 15:45] = 8.0
+    pred = gt.copy()
+    pred[10:30, 17:47] = 8.0  # the square shifted by two pixels
+    np.save(gt_dir / "a.npy", gt)
+    np.save(pred_dir / "a.npy", pred)
+    edges = get_boundaries(gt, th=1.0) > 0
+    write_edges(edge_dir / "a.png", edges)
+    argv = ["--dataset", "folder", "--pred", str(pred_dir), "--gt", str(gt_dir), "--protocol", "mdec"]
+    assert eval_cli.run(_parse(argv)) == 2  # no edge maps: a one-line error
+    err = capsys.readouterr().err.strip()
+    assert "needs ground-truth edge maps" in err and len(err.splitlines()) == 1
+    result = eval_cli.evaluate(_parse([*argv, "--gt-edges", str(edge_dir)]))
+    expected = mdec_edge_metrics(pred, gt, edges, 1e-3, 80.0)
+    assert result["protocol"] == "mdec" and result["n_images"] == 1
+    assert result["metrics"]["EdgeAcc"] == pytest.approx(expected["EdgeAcc"])
+    assert result["metrics"]["EdgeComp"] == pytest.approx(expected["EdgeComp"])
+    assert 0 < result["metrics"]["EdgeAcc"] < 10

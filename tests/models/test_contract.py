@@ -68,3 +68,35 @@ def test_small_instance_forward_backward(name: str) -> None:
     without_grad = {n for n, p in model.named_parameters() if p.grad is None}
     declared = {n for n, _ in model.named_parameters() if n.startswith(contract.unused_parameters)}
     assert without_grad == declared
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_engine_training_step(name: str) -> None:
+    """The engine trains every registered variant through the task its contract declares."""
+    from depthforge.batch import GT
+    from depthforge.config import build_config
+    from depthforge.engine.module import EngineModule
+
+    contract = model_contract(name)
+    cfg = build_config({"model": {"name": name, "kwargs": model_test_kwargs(name)},
+                        "optim": {"name": "adamw", "lr": 1e-3}, "scheduler": {"name": "none"}})
+    torch.manual_seed(0)
+    module = EngineModule(cfg)
+    assert module.task.name == contract.task
+    m = contract.input_multiple
+    size = m * math.ceil(64 / m)
+    g = torch.Generator().manual_seed(1)
+    batch = {key: _input(key, contract, 2, size, g) for key in contract.inputs}
+    batch[GT] = torch.where(torch.rand(2, 1, size, size, generator=g) < 0.3,
+                            1 + 79 * torch.rand(2, 1, size, size, generator=g), torch.zeros(2, 1, size, size))
+    optimizer = module.configure_optimizers()
+    assert isinstance(optimizer, torch.optim.Optimizer)
+    before = {n: p.detach().clone() for n, p in module.model.named_parameters()}
+    module.model.train()
+    loss = module.task.training_loss(module.model(batch), batch, 0, lambda count: count)
+    assert torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    optimizer.step()
+    changed = {n for n, p in module.model.named_parameters() if not torch.equal(before[n], p.detach())}
+    declared = {n for n in before if n.startswith(contract.unused_parameters)}
+    assert changed and not (changed & declared)

@@ -107,7 +107,7 @@ def fill_in_fast(
     extrapolate: bool = False,
     blur_type: BlurType = "bilateral",
 ) -> np.ndarray:
-    """Fast IP-Basic completion (evaluation spec §5.1). Returns a new dense float32 map in metres.
+    """Fast IP-Basic completion (``fill_in_fast`` of Ku et al., CRV 2018). Returns a new dense float32 map in metres.
 
     Args:
         depth: (H, W) sparse depth in metres, 0 = empty. Not modified (the reference modifies it).
@@ -156,7 +156,7 @@ def fill_in_multiscale(
     blur_type: BlurType = "bilateral",
     show_process: bool = False,
 ) -> tuple[np.ndarray, OrderedDict[str, np.ndarray] | None]:
-    """Multi-scale IP-Basic completion with extra noise removal (evaluation spec §5.2).
+    """Multi-scale IP-Basic completion with extra noise removal (``fill_in_multiscale``).
 
     Depth bins (on the input, metres): near ``(0.1, 15]``, medium ``(15, 30]``, far ``> 30``; each is dilated
     with its own kernel and nearer bins overwrite farther ones.

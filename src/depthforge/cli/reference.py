@@ -1,5 +1,8 @@
 """The SemAttNet reference command line (``python main.py ...``), on depthforge's engine.
 
+It names SemAttNet's stage recipe (the backbone prefix that stage 2 freezes and stage 3 trains at lr/10)
+through the family's own constant, and asks the family which variant a checkpoint holds.
+
 Every flag of the reference training branch is accepted with its default. ``main.py`` only
 translates flags into a :class:`~depthforge.config.Config` and calls the same engine as
 ``depthforge train`` / ``depthforge test``. Where the reference misbehaves we fix it; each such
@@ -16,8 +19,9 @@ from typing import Any
 
 from depthforge.config import Config, build_config, merge, parse_overrides
 from depthforge.errors import ConfigError
-
 from depthforge.metrics.kitti import KITTI_KEYS as METRIC_NAMES
+from depthforge.models.semattnet.checkpoint import BACKBONE_PREFIX
+from depthforge.models.semattnet.model import BRANCH_DEPTHS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,12 +99,12 @@ def to_config(args: argparse.Namespace, start_epoch: int = 0) -> Config:
     model: dict[str, Any] = {"name": "semattnet" if sem_att else "semattnet_bb"}
     optim: dict[str, Any] = {"name": "adam", "lr": args.lr, "betas": [0.9, 0.99], "weight_decay": args.weight_decay}
     if sem_att and args.freeze_backbone:
-        model["freeze"] = ["backbone."]
+        model["freeze"] = [BACKBONE_PREFIX]
     elif sem_att:  # two Adam groups: backbone at lr/10
-        optim["param_groups"] = [{"prefix": "backbone.", "lr_mult": 0.1}]
+        optim["param_groups"] = [{"prefix": BACKBONE_PREFIX, "lr_mult": 0.1}]
     loss: dict[str, Any] = {"criterion": args.criterion, "start_epoch_bias": args.start_epoch_bias}
     if not sem_att:
-        loss["deep_supervision"] = {}
+        loss["deep_supervision"] = {"keys": list(BRANCH_DEPTHS)}
     name = run_folder_name(args)
     data_dict: dict[str, Any] = {
         "model": model,
@@ -134,9 +138,12 @@ def _resume_source(args: argparse.Namespace) -> tuple[int, str | None]:
 def _check_layout(args: argparse.Namespace, path: str) -> None:
     """Refuse the combinations where the reference silently loads nothing."""
     from depthforge.checkpoint import extract_state_dict, read_checkpoint
+    from depthforge.registry import model_from_state_dict
 
-    keys = extract_state_dict(read_checkpoint(path)).keys()
-    is_full = any(k.startswith("backbone.") for k in keys)
+    described = model_from_state_dict(extract_state_dict(read_checkpoint(path)))
+    if described is None:
+        raise ConfigError(f"{path}: not a SemAttNet checkpoint (neither the bb nor the sem_att layout)")
+    is_full = described[0] == "semattnet"
     if args.network_model == "bb" and is_full:
         raise ConfigError(f"{path}: holds a sem_att model; -n bb needs a backbone checkpoint")
     if args.network_model == "sem_att" and args.freeze_backbone and is_full:

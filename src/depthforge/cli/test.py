@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_config_args(p)
     p.add_argument("--ckpt", required=True, help="checkpoint (depthforge, Lightning or official .pth.tar)")
     p.add_argument("--split", choices=["val", "test"], default="val",
-                   help="val: metrics on data.val; test: submission PNGs + zip")
+                   help="val: metrics on the validation split; test: submission PNGs + zip")
     p.add_argument("--out", default=None, help="submission folder (test) or visualisation folder (val)")
 
 

@@ -88,7 +88,7 @@ def write_cityscapes(out: Path, cities: int = 2, frames: int = 3, height: int = 
             r = render(drive.scene, cam, noise_seed=noise)
             stem = f"{city}_{f:06d}_000019"
             rel = f"{split}/{city}/{stem}"
-            write_rgb_png(out / "leftImg8bit" / f"{rel}_leftImg8bit.png", r["rgb"], PNG_COMPRESSION)
+            write_rgb_png(out / "leftImg8bit" / f"{rel}_leftImg8bit.png", r["image"], PNG_COMPRESSION)
             disp = depth_to_disparity(r["depth"], fx * CS_BASELINE)  # sky (inf) -> 0 = invalid
             write_disparity_png(out / "disparity" / f"{rel}_disparity.png", disp, PNG_COMPRESSION)
             write_camera(out / "camera" / f"{rel}_camera.json", camera_json)

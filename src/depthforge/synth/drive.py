@@ -98,7 +98,7 @@ def simulate_frame(drive: Drive, frame: int, cams: tuple[int, ...] = (2, 3), wit
         noise = int(rng_for(drive.seed, 3, frame, cam, noise_seed).integers(2**31))
         view = render(drive.scene, camera, noise_seed=noise)
         sparse = project_sparse(current, camera)
-        result = {"rgb": view["rgb"], "semantic": view["semantic"], "depth": view["depth"], "sparse": sparse}
+        result = {"image": view["image"], "semantic": view["semantic"], "depth": view["depth"], "sparse": sparse}
         if with_gt:
             rows = np.flatnonzero(sparse.any(axis=1))
             top = int(rows[0]) if rows.size else camera.height

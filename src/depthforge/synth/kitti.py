@@ -143,7 +143,7 @@ def write_kitti(out: Path, drives: int = 2, frames: int = 8, seed: int = 0, val_
             drive.forget_scans_before(f - GT_WINDOW + 1)
             for cam, v in views.items():
                 img, fname = f"image_0{cam}", f"{f:010d}.png"
-                _write_rgb(rgb_root / date / name / img / "data" / fname, v["rgb"])
+                _write_rgb(rgb_root / date / name / img / "data" / fname, v["image"])
                 sem_rgb = palette.colorize(v["semantic"])
                 _write_rgb(sem_root / date / name / img / "data" / fname, sem_rgb)
                 proj = Path(split) / name / "proj_depth"
@@ -158,7 +158,7 @@ def write_kitti(out: Path, drives: int = 2, frames: int = 8, seed: int = 0, val_
                     gt_name = f"{name}_groundtruth_depth_{stem}.png"
                     _write_depth(val_sel / "velodyne_raw" / sparse_name, crop(v["sparse"]))
                     _write_depth(val_sel / "groundtruth_depth" / gt_name, crop(v["gt"]))
-                    _write_rgb(val_sel / "image" / image_name, crop(v["rgb"]))
+                    _write_rgb(val_sel / "image" / image_name, crop(v["image"]))
                     _write_rgb(val_sel / "semantic" / image_name, crop(sem_rgb))
                     _write_rgb(sem_sel / "val_selection_cropped" / "image" / image_name, crop(sem_rgb))
                     (val_sel / "intrinsics").mkdir(parents=True, exist_ok=True)
@@ -171,7 +171,7 @@ def write_kitti(out: Path, drives: int = 2, frames: int = 8, seed: int = 0, val_
             fname = f"{i:010d}.png"
             sem_rgb = crop(palette.colorize(v["semantic"]))
             _write_depth(test_sel / "velodyne_raw" / fname, crop(v["sparse"]))
-            _write_rgb(test_sel / "image" / fname, crop(v["rgb"]))
+            _write_rgb(test_sel / "image" / fname, crop(v["image"]))
             _write_rgb(test_sel / "semantic" / fname, sem_rgb)
             _write_rgb(sem_sel / "test_depth_completion_anonymous" / "image" / fname, sem_rgb)
             (test_sel / "intrinsics").mkdir(parents=True, exist_ok=True)

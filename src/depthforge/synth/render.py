@@ -55,7 +55,7 @@ def render(scene: Scene, camera: Camera, noise_seed: int | None = 0) -> dict[str
     normals = (hits.normal @ camera.rotation).astype(np.float32)
     normals[hits.prim == SKY_ID] = 0.0
     return {
-        "rgb": rgb,
+        "image": rgb,
         "depth": depth.reshape(h, w).astype(np.float32),
         "semantic": sem.reshape(h, w),
         "normals": normals.reshape(h, w, 3),

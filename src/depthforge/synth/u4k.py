@@ -89,8 +89,8 @@ def write_u4k(out: Path, scenes: int = 3, frames: int = 4, height: int = 216, wi
             stem = f"{f:05d}"
             for view, cam in ((0, left), (1, left.shifted(baseline))):
                 r = render(drive.scene, cam, noise_seed=int(rng.integers(2**31)))
-                write_rgb_png(out / name / f"Image{view}" / f"{stem}.png", r["rgb"], PNG_COMPRESSION)
-                write_raw_image(out / name / f"Image{view}" / f"{stem}.raw", r["rgb"])
+                write_rgb_png(out / name / f"Image{view}" / f"{stem}.png", r["image"], PNG_COMPRESSION)
+                write_raw_image(out / name / f"Image{view}" / f"{stem}.raw", r["image"])
                 disp = depth_to_disparity(r["depth"], focal * baseline).astype(np.float32)  # sky -> 0
                 write_disparity_npy(out / name / f"Disp{view}" / f"{stem}.npy", disp)
                 # World-to-camera extrinsics: t = -R^T C, so t_x of the two views differs by the baseline.

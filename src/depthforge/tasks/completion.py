@@ -32,8 +32,8 @@ BEST_KEYS = ("rmse", "mae", "silog", "squared_rel", "irmse", "imae", "mse", "abs
 
 @dataclass
 class DeepSupervisionConfig:
-    keys: list[str] = field(default_factory=lambda: ["rgb_depth", "semantic_depth", "d_depth"])
-    """Model outputs supervised next to ``depth`` (the backbone's branch depths)."""
+    keys: list[str]
+    """Model outputs supervised next to ``depth`` (SemAttNet: its branch depths)."""
     schedule: list[tuple[int, float]] = field(default_factory=lambda: [(1, 0.2), (3, 0.05)])
     """(last stage epoch, weight) pairs: weight w applies up to and including that epoch; 0 after."""
 

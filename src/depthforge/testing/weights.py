@@ -1,4 +1,4 @@
-"""Synthetic weight rule v1 of the parity fixtures (``fixtures/README.md`` §1).
+"""Synthetic weight rule v1 of the parity fixtures (``tests/fixtures/semattnet_*_seed1.json``).
 
 Every parameter and every BatchNorm running statistic is generated from its ``state_dict`` key, its shape and a
 base seed, so a reference implementation and ours get identical weights without any checkpoint download.

@@ -35,13 +35,9 @@ __all__ = [
 def convbnrelu(
     in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, padding: int = 1
 ) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(
-            in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=False
-        ),
-        BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
+    block = convbn(in_channels, out_channels, kernel_size, stride, padding)
+    block.append(nn.ReLU(inplace=True))
+    return block
 
 
 def deconvbnrelu(

@@ -50,7 +50,7 @@ from depthforge.models.semattnet.cspn import (
     shift_guide,
 )
 
-__all__ = ["SemAttNet", "SemAttNetBackbone", "semattnet", "semattnet_bb", "validate_inputs"]
+__all__ = ["BRANCH_DEPTHS", "SemAttNet", "SemAttNetBackbone", "semattnet", "semattnet_bb", "validate_inputs"]
 
 
 def _restore_weight_layout(module: nn.Module, incompatible_keys: Any) -> None:
@@ -58,7 +58,9 @@ def _restore_weight_layout(module: nn.Module, incompatible_keys: Any) -> None:
     set_weight_memory_format(module, bool(getattr(module, "channels_last", False)))
 
 
-_BRANCH_OUTPUTS = ("rgb_depth", "semantic_depth", "d_depth", "rgb_conf", "semantic_conf", "d_conf")
+BRANCH_DEPTHS = ("rgb_depth", "semantic_depth", "d_depth")
+"""The backbone's per-branch depth outputs (the reference's deep supervision targets them)."""
+_BRANCH_OUTPUTS = (*BRANCH_DEPTHS, "rgb_conf", "semantic_conf", "d_conf")
 _INPUTS = (IMAGE, SPARSE, SEMANTIC)
 _CHANNELS = {IMAGE: 3, SPARSE: 1, SEMANTIC: 3}
 _MULTIPLE = 32  # five stride-2 stages must invert exactly
