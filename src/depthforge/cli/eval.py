@@ -22,6 +22,7 @@ from depthforge.data.kitti import kitti_gt
 from depthforge.data.samples import GTSample
 from depthforge.data.u4k import u4k_gt
 from depthforge.errors import DataError, DepthforgeError
+from depthforge.data.folder import index_by_stem
 from depthforge.io import DEPTH_SUFFIXES, read_depth
 from depthforge.metrics import Protocol, get_protocol
 
@@ -57,24 +58,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _index_predictions(pred_dir: Path) -> dict[str, Path]:
-    if not pred_dir.is_dir():
-        raise DataError(pred_dir, "prediction folder does not exist")
-    index: dict[str, Path] = {}
-    for f in sorted(pred_dir.iterdir()):
-        if f.suffix.lower() not in DEPTH_SUFFIXES:
-            continue
-        if f.stem in index:
-            raise DataError(f, f"two predictions share the stem {f.stem!r} ({index[f.stem].name} and {f.name})")
-        index[f.stem] = f
-    if not index:
-        raise DataError(pred_dir, f"no prediction files ({', '.join(DEPTH_SUFFIXES)})")
-    return index
-
-
 def _pairs(samples: list[GTSample], pred_dir: Path, match_sorted: bool) -> list[tuple[GTSample, Path]]:
     """Match GT samples and prediction files by name (or sorted index), reporting every problem at once."""
-    index = _index_predictions(pred_dir)
+    index = index_by_stem(pred_dir, DEPTH_SUFFIXES, "prediction")
     if match_sorted:
         preds = [index[k] for k in sorted(index)]
         if len(preds) != len(samples):

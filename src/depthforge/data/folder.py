@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from torch.utils.data import Dataset
 
-from depthforge.batch import GT, IMAGE, NAME, SEMANTIC, SPARSE
+from depthforge.batch import NAME, SPARSE
 from depthforge.data import transforms
-from depthforge.data.kitti import check_same_size
-from depthforge.data.samples import GTSample, list_files
+from depthforge.data.samples import GTSample, list_files, load_completion_arrays
 from depthforge.errors import DataError
-from depthforge.io import DEPTH_SUFFIXES, IMAGE_SUFFIXES, PathLike, read_depth, read_rgb, read_semantic
+from depthforge.io import DEPTH_SUFFIXES, IMAGE_SUFFIXES, PathLike, read_depth
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,8 @@ class FolderSample:
     gt: Path | None = None
 
 
-def _by_stem(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
+def index_by_stem(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
+    """Files of ``folder`` with one of ``suffixes``, by stem; two files sharing a stem are an error."""
     if not folder.is_dir():
         raise DataError(folder, f"{what} folder is not a directory")
     found: dict[str, Path] = {}
@@ -61,13 +60,13 @@ def scan_folders(
     gt_dir: PathLike | None = None,
 ) -> list[FolderSample]:
     """Pair the files of the folders by stem (sorted by stem)."""
-    rgb = _by_stem(Path(rgb_dir), IMAGE_SUFFIXES, "RGB")
+    rgb = index_by_stem(Path(rgb_dir), IMAGE_SUFFIXES, "RGB")
     others = {
-        "sparse depth": _by_stem(Path(depth_dir), DEPTH_SUFFIXES, "sparse depth"),
-        "semantic map": _by_stem(Path(semantic_dir), IMAGE_SUFFIXES, "semantic map"),
+        "sparse depth": index_by_stem(Path(depth_dir), DEPTH_SUFFIXES, "sparse depth"),
+        "semantic map": index_by_stem(Path(semantic_dir), IMAGE_SUFFIXES, "semantic map"),
     }
     if gt_dir is not None:
-        others["ground truth"] = _by_stem(Path(gt_dir), DEPTH_SUFFIXES, "ground truth")
+        others["ground truth"] = index_by_stem(Path(gt_dir), DEPTH_SUFFIXES, "ground truth")
     folders = {"sparse depth": depth_dir, "semantic map": semantic_dir, "ground truth": gt_dir}
     for what, files in others.items():
         missing = sorted(set(rgb) - set(files))
@@ -120,16 +119,7 @@ class PairedFolderDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample = self.samples[index]
-        arrays: dict[str, np.ndarray] = {
-            IMAGE: read_rgb(sample.image),
-            SEMANTIC: read_semantic(sample.semantic),
-            SPARSE: read_depth(sample.sparse),
-        }
-        paths = {IMAGE: sample.image, SEMANTIC: sample.semantic, SPARSE: sample.sparse}
-        if sample.gt is not None:
-            arrays[GT] = read_depth(sample.gt)
-            paths[GT] = sample.gt
-        check_same_size(arrays, paths)
+        arrays = load_completion_arrays(sample.image, sample.semantic, sample.sparse, sample.gt, read_depth)
         if self.bottom_crop is not None:
             bh, bw = self.bottom_crop
             h, w = arrays[SPARSE].shape

@@ -47,12 +47,12 @@ from typing import Any, Literal
 import numpy as np
 from torch.utils.data import Dataset
 
-from depthforge.batch import GT, IMAGE, NAME, SEMANTIC, SPARSE
+from depthforge.batch import NAME, SPARSE
 from depthforge.data import transforms
-from depthforge.data.samples import GTSample, list_files
+from depthforge.data.samples import GTSample, list_files, load_completion_arrays
 from depthforge.data.transforms import KittiTransformConfig
 from depthforge.errors import ConfigError, DataError
-from depthforge.io import PathLike, read_depth_png, read_rgb, read_semantic
+from depthforge.io import PathLike, read_depth_png
 
 SPLITS = ("train", "val_full", "val_select", "test")
 CAMERAS = ("image_02", "image_03")
@@ -285,30 +285,7 @@ def scan_kitti(
 
 def load_arrays(sample: KittiSample) -> dict[str, np.ndarray]:
     """Decode one sample's files (keyed as in :mod:`depthforge.batch`) and check that their sizes agree."""
-    arrays = {
-        IMAGE: read_rgb(sample.image),
-        SEMANTIC: read_semantic(sample.semantic),
-        SPARSE: read_depth_png(sample.sparse),
-    }
-    paths = {IMAGE: sample.image, SEMANTIC: sample.semantic, SPARSE: sample.sparse}
-    if sample.gt is not None:
-        arrays[GT] = read_depth_png(sample.gt)
-        paths[GT] = sample.gt
-    check_same_size(arrays, paths)
-    return arrays
-
-
-def check_same_size(arrays: dict[str, np.ndarray], paths: dict[str, Path]) -> None:
-    """Raise if the modalities of one sample differ in height or width."""
-    ref_key = GT if GT in arrays else SPARSE
-    ref_shape = arrays[ref_key].shape[:2]
-    for key, array in arrays.items():
-        if array.shape[:2] != ref_shape:
-            h, w = array.shape[:2]
-            raise DataError(
-                paths[key],
-                f"size {h}x{w} differs from {paths[ref_key]} ({ref_shape[0]}x{ref_shape[1]})",
-            )
+    return load_completion_arrays(sample.image, sample.semantic, sample.sparse, sample.gt, read_depth_png)
 
 
 class KittiDepthCompletion(Dataset):

@@ -1,13 +1,16 @@
-"""Ground-truth items for evaluation, and the file listing the dataset modules share."""
+"""Ground-truth items for evaluation, and the file listing and sample loading the dataset modules share."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from depthforge.batch import GT, IMAGE, SEMANTIC, SPARSE
 from depthforge.errors import DataError
+from depthforge.io import read_rgb, read_semantic
 
 
 @dataclass
@@ -32,3 +35,28 @@ def list_files(root: Path, pattern: str, what: str) -> list[Path]:
     if not files:
         raise DataError(root, f"no {what} files matching {pattern!r}")
     return files
+
+
+def check_same_size(arrays: Mapping[str, np.ndarray], paths: Mapping[str, Path]) -> None:
+    """Raise if the modalities of one sample differ in height or width."""
+    ref_key = GT if GT in arrays else SPARSE
+    ref_shape = arrays[ref_key].shape[:2]
+    for key, array in arrays.items():
+        if array.shape[:2] != ref_shape:
+            h, w = array.shape[:2]
+            raise DataError(
+                paths[key],
+                f"size {h}x{w} differs from {paths[ref_key]} ({ref_shape[0]}x{ref_shape[1]})",
+            )
+
+
+def load_completion_arrays(image: Path, semantic: Path, sparse: Path, gt: Path | None,
+                           read_depth: Callable[[Path], np.ndarray]) -> dict[str, np.ndarray]:
+    """Decode a depth-completion sample's files (keyed as in :mod:`depthforge.batch`), sizes checked."""
+    arrays = {IMAGE: read_rgb(image), SEMANTIC: read_semantic(semantic), SPARSE: read_depth(sparse)}
+    paths = {IMAGE: image, SEMANTIC: semantic, SPARSE: sparse}
+    if gt is not None:
+        arrays[GT] = read_depth(gt)
+        paths[GT] = gt
+    check_same_size(arrays, paths)
+    return arrays

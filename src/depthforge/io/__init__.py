@@ -104,6 +104,7 @@ __all__ = [
     "write_raw_image",
     "write_rgb_png",
     "write_submission",
+    "write_png_bytes",
     "write_u8_png",
     "write_u16_png",
 ]
