@@ -9,6 +9,9 @@ key         type and shape (per batch)      meaning
                                             (``ModelContract.image_range``: KITTI completion 0-255)
 ``sparse``  float32 N x 1 x H x W           sparse input depth in metres, 0 = no measurement
 ``semantic`` float32 N x 3 x H x W          semantic segmentation as a colour map, 0-255
+``image_lr`` float32 N x 3 x h x w          the whole image resized to a model's process shape
+                                            (PatchRefiner: 384 x 512; ``image`` then holds crops)
+``boxes``   float32 N x 4                   each crop's ``(x1, y1, x2, y2)`` in ``image_lr`` pixels
 ``gt``      float32 N x 1 x H x W           ground-truth depth in metres, 0 = invalid
 ``valid``   bool N x 1 x H x W              optional explicit validity of ``gt``; absent: ``gt > 0``
 ``name``    list of str                     sample identifiers (file stems or dataset ids)
@@ -29,5 +32,7 @@ VALID = "valid"
 NAME = "name"
 PAD = "pad"
 DEPTH = "depth"
+IMAGE_LR = "image_lr"
+BOXES = "boxes"
 
-__all__ = ["DEPTH", "GT", "IMAGE", "NAME", "PAD", "SEMANTIC", "SPARSE", "VALID"]
+__all__ = ["BOXES", "DEPTH", "GT", "IMAGE", "IMAGE_LR", "NAME", "PAD", "SEMANTIC", "SPARSE", "VALID"]

@@ -124,7 +124,10 @@ def read_checkpoint(path: str | PathLike[str], map_location: str | torch.device 
         m = _GLOBAL_RE.search(msg)
         if m:
             raise _refused(p, m.group(1)) from None
-        raise CheckpointError(f"{p}: cannot be read safely ({_first_line(msg)})") from None
+        detail = next((ln.strip() for ln in msg.splitlines() if "Unsupported" in ln or "WeightsUnpickler" in ln),
+                      _first_line(msg))
+        raise CheckpointError(f"{p}: refused: it cannot be loaded without running pickled code ({detail[:200]}); "
+                              "depthforge never executes code from checkpoints") from None
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - zip errors, EOF, bad magic number, ... all mean "unreadable"
@@ -166,6 +169,8 @@ def extract_state_dict(ckpt: Any) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"expected a checkpoint dict, got {type(ckpt).__name__}")
     if "model" in ckpt and _is_state_dict(ckpt["model"]):
         sd = dict(ckpt["model"])
+    elif "model_state_dict" in ckpt and _is_state_dict(ckpt["model_state_dict"]):  # PatchRefiner's layout
+        sd = dict(ckpt["model_state_dict"])
     elif "state_dict" in ckpt and _is_state_dict(ckpt["state_dict"]):
         sd = _strip_prefix(ckpt["state_dict"], "model.")
     elif _is_state_dict(ckpt):
@@ -173,7 +178,7 @@ def extract_state_dict(ckpt: Any) -> dict[str, torch.Tensor]:
     else:
         keys = ", ".join(repr(k) for k in list(ckpt)[:_MAX_LISTED])
         raise CheckpointError(
-            f"no model state dict found in checkpoint (looked for 'model', 'state_dict' or a bare state dict; "
+            f"no model state dict found in checkpoint (looked for 'model', 'model_state_dict', 'state_dict' or a bare state dict; "
             f"top-level keys: {keys})"
         )
     return _strip_prefix(sd, "module.")
@@ -300,14 +305,18 @@ def recorded_model(ckpt: Any) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def build_from_checkpoint(path: str | PathLike[str], name: str | None = None, **kwargs: Any) -> nn.Module:
+def build_from_checkpoint(path: str | PathLike[str], name: str | None = None, *,
+                          checkpoint_wins: bool = False, **kwargs: Any) -> nn.Module:
     """Build the registered model that the checkpoint at ``path`` holds and load its weights (strict).
 
     The architecture comes from the model recorded in a depthforge checkpoint's config or, for other files,
     from the built-in family that recognises the state dict (``registry.model_from_state_dict``). ``name``
     picks the variant explicitly; the checkpoint's own kwargs still apply when it describes that same
     variant, and explicit ``kwargs`` win over them, so a config naming the variant with another width can
-    still load it. The model is returned as built (training mode), on the CPU.
+    still load it; with ``checkpoint_wins`` the checkpoint's architecture arguments win instead (a shipped
+    config evaluating a checkpoint of another width). The checkpoint must fill the whole model: a part (a
+    backbone for a full model) is refused, since the rest would stay random. The model is returned as
+    built (training mode), on the CPU.
     """
     from depthforge.registry import create_model, model_from_state_dict
 
@@ -328,8 +337,15 @@ def build_from_checkpoint(path: str | PathLike[str], name: str | None = None, **
             )
         name = described[0]
     own = described[1] if described is not None and described[0] == name else {}
-    model = create_model(name, **{**own, **kwargs})
-    _load_into(model, ckpt, source, strict=True, backbone_only=False)
+    model = create_model(name, **({**kwargs, **own} if checkpoint_wins else {**own, **kwargs}))
+    info = _load_into(model, ckpt, source, strict=True, backbone_only=False)
+    if info["target"] != "model":
+        holds = f"a {described[0]} model" if described is not None else f"only its {info['target']}"
+        raise CheckpointError(
+            f"{source}: holds {holds}, which fills only the {info['target']} of {name}; the rest would stay "
+            "untrained. Use a checkpoint of the whole model (starting a new stage from a part is done with "
+            "run.load_from / the reference's -f)"
+        )
     return model
 
 

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 from os import PathLike
 
+_WORKER_MARK = "Original Traceback"
+
+
+def _one_line(message: str) -> str:
+    """The original one-line message of an error re-raised from a DataLoader worker.
+
+    torch re-raises a worker's exception as ``type(formatted traceback)``; the last line of that text is
+    ``module.Type: original message``.
+    """
+    if _WORKER_MARK not in message:
+        return message
+    last = [line for line in message.splitlines() if line.strip()][-1]
+    head, sep, tail = last.partition(": ")
+    return tail if sep and "Error" in head else last
+
 
 class DepthforgeError(Exception):
     """Base class of every error depthforge raises on purpose."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(_one_line(str(message)))
 
 
 class DataError(DepthforgeError, ValueError):
     """Bad or misaligned input data. The message names the file and the problem."""
 
-    def __init__(self, path: str | PathLike[str] | None, problem: str) -> None:
+    def __init__(self, path: str | PathLike[str] | None, problem: str | None = None) -> None:
+        if problem is None:  # one preformatted message (how a DataLoader worker's error comes back)
+            self.path, self.problem = None, _one_line(str(path))
+            super().__init__(self.problem)
+            return
         self.path = None if path is None else str(path)
         self.problem = problem
         super().__init__(problem if path is None else f"{path}: {problem}")

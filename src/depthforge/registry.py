@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +29,7 @@ __all__ = [
     "UnknownModelError",
     "create_model",
     "list_models",
+    "model_arguments",
     "model_contract",
     "model_from_state_dict",
     "model_test_kwargs",
@@ -48,12 +50,26 @@ class BuiltinModel:
 _BUILTIN: dict[str, BuiltinModel] = {
     "semattnet_bb": BuiltinModel("depthforge.models.semattnet.model:semattnet_bb", {"width_mult": 0.0625}),
     "semattnet": BuiltinModel("depthforge.models.semattnet.model:semattnet", {"width_mult": 0.0625}),
+    "zoedepth_n": BuiltinModel(
+        "depthforge.models.zoedepth.model:zoedepth_n",
+        {"embed_dim": 32, "depth": 4, "num_heads": 2, "pretrain_grid": 4, "num_classes": 10,
+         "reassemble_channels": [8, 16, 32, 32], "features": 16, "head_features": 8, "n_bins": 8,
+         "bin_embedding_dim": 8},
+    ),
+    "patchrefiner": BuiltinModel(
+        "depthforge.models.patchrefiner.model:patchrefiner",
+        {"embed_dim": 32, "depth": 4, "num_heads": 2, "pretrain_grid": 4, "num_classes": 10,
+         "reassemble_channels": [8, 16, 32, 32], "features": 16, "head_features": 8, "n_bins": 8,
+         "bin_embedding_dim": 8, "process_shape": [64, 64]},
+    ),
 }
 
 # Per family, ``"module:function"`` of ``describe_state_dict(state) -> (name, kwargs) | None``: only a family
 # may read meaning into its own key names.
 _FAMILIES: dict[str, str] = {
     "semattnet": "depthforge.models.semattnet.checkpoint:describe_state_dict",
+    "zoedepth": "depthforge.models.zoedepth.checkpoint:describe_state_dict",
+    "patchrefiner": "depthforge.models.patchrefiner.checkpoint:describe_state_dict",
 }
 
 
@@ -162,4 +178,21 @@ def model_from_state_dict(state: Mapping[str, Any]) -> tuple[str, dict[str, Any]
         if described is not None:
             name, kwargs = described
             return str(name), dict(kwargs)
+    return None
+
+
+def model_arguments(name: str) -> tuple[str, ...] | None:
+    """Keyword arguments ``create_model(name, ...)`` accepts (``None``: any, the factory does not say).
+
+    A factory that forwards ``**kwargs`` is read through its ``model_class`` constructor.
+    """
+    factory = _factory(name)
+    names: list[str] = []
+    for fn in (factory, getattr(factory, "model_class", None)):
+        if fn is None:
+            return None
+        params = inspect.signature(fn).parameters.values()
+        names += [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return tuple(n for n in dict.fromkeys(names) if n != "self")
     return None

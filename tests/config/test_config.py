@@ -54,6 +54,11 @@ def test_owned_sections_are_validated_at_load_time() -> None:
         load_config(None, ["task.name=completon"])
     with pytest.raises(ConfigError, match=r"eval.protocol=mono-zoe is not a completion protocol"):
         load_config(None, ["model.name=semattnet", "eval.protocol=mono-zoe"])
+    with pytest.raises(ConfigError, match=r"model.name: unknown model 'semattnt'; did you mean 'semattnet'"):
+        load_config(None, ["model.name=semattnt"])
+    with pytest.raises(ConfigError, match=r"model.kwargs.width: semattnet takes no argument 'width'; did you mean "
+                                          r"'width_mult'"):
+        load_config(None, ["model.name=semattnet", "model.kwargs.width=0.5"])
     with pytest.raises(ConfigError, match=r"data.options is set but data.dataset is empty"):
         load_config(None, ["data.options.jitter=0.2"])
 
@@ -63,6 +68,14 @@ def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
     evil.write_text("data: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(evil)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  name: semattnet\ndata:\n  batch_size: [4\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: not valid YAML at line \d+, column \d+") as caught:
+        load_config(bad)
+    assert "\n" not in str(caught.value)
 
 
 def test_circular_base_is_reported(tmp_path: Path) -> None:

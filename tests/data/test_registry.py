@@ -85,3 +85,39 @@ def test_build_kitti_splits(kitti: KittiTree) -> None:
         build_dataset("kitti", KittiTransformConfig(), "train", seed=0, max_samples=None)
     with pytest.raises(ConfigError, match="needs data_folder"):
         build_dataset("kitti", {}, "train", seed=0, max_samples=None)
+
+
+def test_sizes_are_checked_from_headers_before_training(kitti: KittiTree) -> None:
+    import numpy as np
+
+    from depthforge.errors import DataError
+
+    from .kitti_tree import write_rgb
+
+    opts = dataset_options("kitti", _options(kitti))
+    images = sorted(p for p in kitti.rgb.rglob("*.png") if "image_02" in str(p))
+    for path in images[:2]:  # two frames whose RGB is larger than their depth maps
+        write_rgb(path, (50, 80), np.random.default_rng(0))
+    with pytest.raises(DataError, match=r"2 of \d+ samples have files of different sizes: .* 50x80") as caught:
+        build_dataset("kitti", opts, "train", seed=0, max_samples=None)
+    assert "\n" not in str(caught.value)
+    unchecked = dataset_options("kitti", _options(kitti, check_sizes=False))
+    assert len(build_dataset("kitti", unchecked, "train", seed=0, max_samples=None)) > 0
+
+
+def test_one_data_root_gives_the_three_folders(kitti: KittiTree) -> None:
+    root = kitti.depth.parent.parent  # holds kitti_depth/depth, kitti_raw and semantic_maps
+    opts = dataset_options("kitti", {"data_root": str(root), "crop_h": 24, "crop_w": 60, "bottom_crop": [32, 64]})
+    assert len(build_dataset("kitti", opts, "train", seed=0, max_samples=None)) == len(
+        build_dataset("kitti", _options(kitti), "train", seed=0, max_samples=None))
+
+
+def test_config_show_prints_types_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from depthforge.cli import main
+
+    assert main(["config", "show", "--cfg-options", "model.name=semattnet", "data.dataset=kitti",
+                 "data.options.data_root=/data"]) == 0
+    out = capsys.readouterr().out
+    assert "batch_size: 1  # int, default 1" in out
+    assert "data.options:" in out and "data_root: /data  # str, default ''" in out
+    assert "criterion: l2  # " in out  # the task's loss section, through the task's own type

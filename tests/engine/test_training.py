@@ -127,6 +127,30 @@ def test_kill_9_mid_epoch_then_resume_equals_uninterrupted(kitti_synth, tmp_path
     assert resumed["global_step"] == 3 * steps_per_epoch
     _assert_same_weights(reference, _weights(last), atol=1e-6)
 
+    # Shipped defaults (no step interval, loader workers as configured by default): last.ckpt exists after
+    # every epoch, so kill -9 in the second epoch and Ctrl-C (which writes last.ckpt mid-epoch) both resume.
+    for name, sig in (("kill9", signal.SIGKILL), ("ctrlc", signal.SIGINT)):
+        run = tiny_config(kitti_synth, tmp_path, run={"name": name}, data={"batch_size": 1, "workers": 4,
+                                                                             "val_workers": 2},
+                          trainer={"epochs": 3})
+        cfg = write_config(tmp_path / f"{name}.yaml", run)
+        last = tmp_path / "runs" / name / "checkpoints" / "last.ckpt"
+        proc = subprocess.Popen([*CLI, "train", str(cfg)], env=_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and not last.exists():
+            time.sleep(0.05)
+        assert last.exists(), "no last.ckpt after the first epoch"
+        proc.send_signal(sig)
+        proc.wait()
+        assert proc.returncode != 0
+        step = torch.load(last, map_location="cpu", weights_only=True)["global_step"]
+        assert step >= steps_per_epoch
+        subprocess.run([*CLI, "train", str(cfg), "--resume", str(last)], check=True, env=_env(),
+                       capture_output=True)
+        assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 3 * steps_per_epoch
+        _assert_same_weights(reference, _weights(last), atol=1e-6)
+
 
 @pytest.mark.slow
 def test_two_gloo_processes_equal_one_process_on_the_combined_batch(kitti_synth, tmp_path: Path) -> None:
@@ -148,3 +172,41 @@ def test_two_gloo_processes_equal_one_process_on_the_combined_batch(kitti_synth,
     a = _weights(tmp_path / "runs" / "one" / "checkpoints" / "last.ckpt")
     b = _weights(tmp_path / "runs" / "two" / "checkpoints" / "last.ckpt")
     _assert_same_weights(a, b, atol=1e-9)
+
+
+def test_a_run_folder_is_never_reused(kitti_synth, tmp_path: Path) -> None:
+    from depthforge.errors import ConfigError
+
+    cfg = build_config(tiny_config(kitti_synth, tmp_path, run={"name": "taken"}))
+    (tmp_path / "runs" / "taken").mkdir(parents=True)
+    (tmp_path / "runs" / "taken" / "config.yaml").write_text("{}\n")
+    with pytest.raises(ConfigError, match=r"taken: holds an earlier run; continue it with --resume"):
+        train(cfg)
+
+
+def test_resume_uses_the_run_config_and_refuses_silent_changes(kitti_synth, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from depthforge.cli import main as cli_main
+
+    run_dir = tmp_path / "runs" / "tiny"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    cfg = build_config(tiny_config(kitti_synth, tmp_path))
+    from depthforge.config import dump_yaml
+
+    dump_yaml(cfg, run_dir / "config.yaml")
+    ckpt = str(run_dir / "checkpoints" / "last.ckpt")  # never reached: the config check comes first
+    code = cli_main(["train", "--resume", ckpt, "--cfg-options", "data.batch_size=4"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "data.batch_size: run 2, now 4" in err and "--override-run" in err
+
+    from depthforge.cli.train import _resumed_config, add_parser
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", "--resume", ckpt])
+    resumed = _resumed_config(args, {"run": {"resume": ckpt}})
+    assert resumed.data.batch_size == 2 and resumed.run.resume == ckpt and resumed.model == cfg.model
+    args = parser.parse_args(["train", "--resume", ckpt, "--override-run"])
+    assert _resumed_config(args, {"data": {"batch_size": 4}, "run": {"resume": ckpt}}).data.batch_size == 4

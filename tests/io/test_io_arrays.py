@@ -46,3 +46,17 @@ def test_bad_pfm(tmp_path: Path) -> None:
     (tmp_path / "short.pfm").write_bytes(b"Pf\n3 2\n-1\n" + b"\0" * 8)
     with pytest.raises(DataError, match="truncated"):
         read_pfm(tmp_path / "short.pfm")
+
+
+def test_json_files_are_strict_and_say_why_a_value_is_null(tmp_path):
+    import json
+    import math
+
+    from depthforge.io import write_json
+
+    path = write_json(tmp_path / "r.json", {"ours": {"rmse": 1.5, "irmse": math.inf}, "base": [math.nan, 2.0]})
+    text = path.read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    data = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    assert data["ours"] == {"rmse": 1.5, "irmse": None} and data["base"] == [None, 2.0]
+    assert data["null_values"] == {"ours.irmse": "inf", "base[0]": "nan"}

@@ -179,3 +179,34 @@ def test_folder_mdec_needs_and_reads_gt_edges(tmp_path, capsys):
     assert result["metrics"]["EdgeAcc"] == pytest.approx(expected["EdgeAcc"])
     assert result["metrics"]["EdgeComp"] == pytest.approx(expected["EdgeComp"])
     assert 0 < result["metrics"]["EdgeAcc"] < 10
+
+
+def test_nonfinite_predictions_fail_unless_a_policy_is_chosen(tmp_path, capsys):
+    gt_dir, pred_dir = tmp_path / "gt", tmp_path / "pred"
+    gt_dir.mkdir()
+    pred_dir.mkdir()
+    gt = np.full((8, 10), 5.0, np.float32)
+    for stem in ("a", "b"):
+        np.save(gt_dir / f"{stem}.npy", gt)
+    np.save(pred_dir / "a.npy", np.full((8, 10), np.nan, np.float32))
+    np.save(pred_dir / "b.npy", gt)
+    np.save(pred_dir / "orphan.npy", gt)
+    argv = ["--dataset", "folder", "--pred", str(pred_dir), "--gt", str(gt_dir), "--protocol", "kitti-devkit"]
+    assert eval_cli.run(_parse(argv)) == 2
+    err = capsys.readouterr().err
+    assert "1 prediction(s) hold NaN or infinite values: a.npy (80 px)" in err
+    assert "orphan.npy" in err  # unmatched predictions are listed, never ignored silently
+    result = eval_cli.evaluate(_parse([*argv, "--nonfinite", "score"]))
+    assert result["n_nonfinite_predictions"] == 1 and result["n_images"] == 2
+    assert "scored as kitti-devkit does" in capsys.readouterr().err
+
+
+def test_resize_is_said(tmp_path, capsys):
+    gt_dir, pred_dir = tmp_path / "gt", tmp_path / "pred"
+    gt_dir.mkdir()
+    pred_dir.mkdir()
+    np.save(gt_dir / "a.npy", np.full((8, 10), 5.0, np.float32))
+    np.save(pred_dir / "a.npy", np.full((4, 5), 5.0, np.float32))
+    result = eval_cli.evaluate(_parse(["--dataset", "folder", "--pred", str(pred_dir), "--gt", str(gt_dir)]))
+    assert result["n_resized_predictions"] == 1
+    assert "resized bilinearly to the ground-truth size (mono-zoe): a.npy 4x5 -> 8x10" in capsys.readouterr().err

@@ -52,6 +52,7 @@ def test_cli_writes_cityscapes(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_cli_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert synth_cli.run(_parse(["synth", "kitti", str(tmp_path), "--width", "10"])) == 2
     assert synth_cli.run(_parse(["synth", "u4k", str(tmp_path), "--frames", "0", "--no-progress"])) == 2
-    assert "frames" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "frames" in err and all(line.startswith("depthforge synth: error:") for line in err.splitlines())
     with pytest.raises(SystemExit):
         _parse(["synth", "nyu", str(tmp_path)])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
+import re
 import sys
 
 from depthforge.errors import DepthforgeError
+from depthforge.logs import quiet_logs
 
 # Sub-command -> module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = {
@@ -17,6 +18,7 @@ COMMANDS = {
     "predict": "depthforge.cli.predict",
     "synth": "depthforge.cli.synth",
     "demo": "depthforge.cli.demo",
+    "config": "depthforge.cli.config",
 }
 
 
@@ -30,11 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
         except ImportError as exc:  # a part that is not installed must not break the others
             broken = sub.add_parser(name, help=f"(unavailable: {exc})")
             broken.set_defaults(_unavailable=str(exc))
+    for command in (parser, *sub.choices.values()):  # docstrings double as help texts: drop their markup
+        command.description = plain_text(command.description)
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
+def plain_text(text: str | None) -> str | None:
+    """Docstring text without reStructuredText roles and literals (``x``, :func:`x`)."""
+    if text is None:
+        return None
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return re.sub(r"``([^`]+)``", r"\1", text)
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    quiet_logs()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -10,15 +10,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from depthforge.batch import GT, IMAGE, SEMANTIC, SPARSE
-from depthforge.config import load_config, merge, parse_overrides
+
+if TYPE_CHECKING:  # the heavy imports happen when the command runs, so that --help stays fast
+    import numpy as np
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,15 +52,19 @@ def _score(preds: list[np.ndarray], samples: list[dict[str, np.ndarray]], protoc
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from depthforge.config import load_config, merge, parse_overrides
     from depthforge.configs import packaged
     from depthforge.engine.datamodule import build_split
     from depthforge.engine.evaluation import load_model
-    from depthforge.metrics import get_protocol
     from depthforge.engine.runner import train
+    from depthforge.io import prepare_output_dir, write_json
+    from depthforge.metrics import get_protocol
     from depthforge.synth import write_kitti
 
     t0 = time.perf_counter()
-    out = Path(args.out)
+    out = prepare_output_dir(args.out)
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     print(f"[1/4] rendering synthetic KITTI-format data into {out / 'data'}")
     info = write_kitti(out / "data", drives=args.drives, frames=args.frames, seed=args.seed,
@@ -71,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
              "run": {"work_dir": str(out), "name": "train"}}
     cfg = load_config(packaged("demo_semattnet_tiny.yaml"), merge(paths, parse_overrides(args.cfg_options)))
 
+    if (out / "train").exists():  # the demo's own run folder: a new demo run replaces it
+        import shutil
+
+        print(f"      replacing the previous demo run in {out / 'train'}")
+        shutil.rmtree(out / "train")
     print("[2/4] training a reduced-width SemAttNet on the CPU")
     run_dir = train(cfg)
 
@@ -100,12 +108,14 @@ def run(args: argparse.Namespace) -> int:
     _pictures(out / "figures", samples, rows)
     (out / "results.md").write_text(
         f"KITTI metrics on {len(samples)} held-out synthetic frames, protocol {protocol.name}\n\n```\n{text}\n```\n")
-    (out / "results.json").write_text(json.dumps(table, indent=2))
+    write_json(out / "results.json", table)
     print(f"done in {time.perf_counter() - t0:.0f} s; results, pictures and curves in {out}")
     return 0
 
 
 def _pictures(folder: Path, samples: list[dict[str, np.ndarray]], rows: dict[str, list[np.ndarray]]) -> None:
+    import numpy as np
+
     from depthforge.viz import colorize, comparison_grid, error_map, save_png
 
     names = list(rows)

@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from depthforge.data.cityscapes import cityscapes_gt
-from depthforge.data.folder import folder_gt
-from depthforge.data.kitti import kitti_gt
-from depthforge.data.samples import GTSample
-from depthforge.data.u4k import u4k_gt
 from depthforge.errors import DataError, DepthforgeError
-from depthforge.data.folder import index_by_stem
-from depthforge.io import DEPTH_SUFFIXES, read_depth
-from depthforge.metrics import Protocol, get_protocol
+
+if TYPE_CHECKING:  # the data, io and metric layers load when the command runs, so that --help stays fast
+    import numpy as np
+
+    from depthforge.data.samples import GTSample
+    from depthforge.metrics import Protocol
 
 DEFAULT_PROTOCOL = {"kitti": "kitti-devkit", "folder": "mono-zoe", "u4k": "mono-zoe", "cityscapes": "cityscapes-pr"}
 # Valid ground-truth depth range of each dataset's evaluation (metres).
@@ -53,6 +48,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-depth", type=float, default=None)
     p.add_argument("--split", type=Path, default=None, help="u4k: split file (default: every */Disp0/*.npy)")
     p.add_argument("--subset", default="val", help="cityscapes: subset folder under disparity/ (default: val)")
+    p.add_argument("--nonfinite", choices=("error", "score"), default="error",
+                   help="predictions holding NaN or inf: error (default) or score them as the protocol does")
     p.add_argument("--gt-edges", type=Path, default=None,
                    help="mdec: folder of ground-truth edge maps, <gt stem>.png, non-zero = edge")
     return p
@@ -60,6 +57,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _pairs(samples: list[GTSample], pred_dir: Path, match_sorted: bool) -> list[tuple[GTSample, Path]]:
     """Match GT samples and prediction files by name (or sorted index), reporting every problem at once."""
+    from depthforge.data.folder import index_by_stem
+    from depthforge.io import DEPTH_SUFFIXES
+
     index = index_by_stem(pred_dir, DEPTH_SUFFIXES, "prediction")
     if match_sorted:
         preds = [index[k] for k in sorted(index)]
@@ -75,13 +75,25 @@ def _pairs(samples: list[GTSample], pred_dir: Path, match_sorted: bool) -> list[
         else:
             pairs.append((s, hit))
     if missing:
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        raise DataError(pred_dir, f"{len(missing)} of {len(samples)} predictions missing: "
-                        f"{'; '.join(missing[:3])}{more}")
+        raise DataError(pred_dir, f"{len(missing)} of {len(samples)} predictions missing: {_few(missing)}")
+    unused = sorted(set(index.values()) - {path for _, path in pairs})
+    if unused:
+        print(f"note: {len(unused)} prediction file(s) match no ground truth and are not scored: "
+              f"{_few([u.name for u in unused])}", file=sys.stderr)
     return pairs
 
 
+def _few(names: list[str], limit: int = 3) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return "; ".join(names[:limit]) + more
+
+
 def _samples(args: argparse.Namespace) -> Iterable[GTSample]:
+    from depthforge.data.cityscapes import cityscapes_gt
+    from depthforge.data.folder import folder_gt
+    from depthforge.data.kitti import kitti_gt
+    from depthforge.data.u4k import u4k_gt
+
     if args.dataset == "kitti":
         return kitti_gt(args.gt)
     if args.dataset == "folder":
@@ -108,8 +120,14 @@ def _gt_edges(args: argparse.Namespace, s: GTSample) -> np.ndarray | None:
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Run the evaluation described by ``args``; returns the summary dict (also written with ``--out``)."""
-    from depthforge.engine.evaluation import Scorer
+    import numpy as np
 
+    from depthforge.engine.evaluation import Scorer
+    from depthforge.io import prepare_output_dir, read_depth, write_json
+    from depthforge.metrics import get_protocol
+
+    if args.out is not None:
+        prepare_output_dir(args.out)
     name = args.protocol or DEFAULT_PROTOCOL[args.dataset]
     protocol = get_protocol(name)
     if name not in ALLOWED[args.dataset]:
@@ -122,15 +140,36 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     hi = hi if args.max_depth is None else args.max_depth
     pairs = _pairs(list(_samples(args)), args.pred, args.match_sorted)
     scorer = Scorer(protocol, depth_range=(lo, hi), keep_rows=True)
+    nonfinite: list[str] = []
+    resized: list[str] = []
     for s, pred_path in pairs:
         pred = read_depth(pred_path, strict=False)
         _check_size(protocol, pred, s, pred_path)
+        bad = int(np.count_nonzero(~np.isfinite(pred)))
+        if bad:
+            nonfinite.append(f"{pred_path.name} ({bad} px)")
+            if args.nonfinite == "error":
+                continue
+        if pred.shape != s.depth.shape:
+            (ph, pw), (gh, gw) = pred.shape, s.depth.shape
+            resized.append(f"{pred_path.name} {ph}x{pw} -> {gh}x{gw}")
         scorer.add(pred, s.depth, s.path.name, gt_edges=_gt_edges(args, s), **s.extras)
         scorer.rows[-1]["pred"] = pred_path.name
+    if nonfinite and args.nonfinite == "error":
+        raise DataError(args.pred, f"{len(nonfinite)} prediction(s) hold NaN or infinite values: "
+                        f"{_few(nonfinite)}; fix them, or pass --nonfinite score to score them as {name} does")
+    if nonfinite:
+        print(f"note: {len(nonfinite)} prediction(s) hold NaN or infinite values, scored as {name} does: "
+              f"{_few(nonfinite)}", file=sys.stderr)
+    if resized:
+        print(f"note: {len(resized)} prediction(s) resized bilinearly to the ground-truth size ({name}): "
+              f"{_few(resized)}", file=sys.stderr)
     summary = scorer.compute()
     n_images = int(summary.pop("n_images"))
     result = {"protocol": name, "reference": protocol.reference, "units": dict(protocol.units),
-              "n_images": n_images, "dataset": args.dataset, "depth_range": [lo, hi], "metrics": summary}
+              "n_images": n_images, "dataset": args.dataset, "depth_range": [lo, hi],
+              "n_nonfinite_predictions": len(nonfinite), "n_resized_predictions": len(resized),
+              "metrics": summary}
     print(f"{name}: {n_images} images")
     print(protocol.format_table({"mean": summary}))
     if args.out is not None:
@@ -140,7 +179,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
             w.writeheader()
             w.writerows(rows)
-        (args.out / "summary.json").write_text(json.dumps(result, indent=1))
+        write_json(args.out / "summary.json", result)
     return result
 
 
@@ -149,6 +188,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         evaluate(args)
     except DepthforgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"depthforge eval: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
 from depthforge.errors import DataError
 
 
@@ -47,13 +44,16 @@ def _pairs(args: argparse.Namespace) -> list[tuple[str, Path, Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
     from depthforge.inference.completion import CompletionPredictor
-    from depthforge.io import read_depth, read_rgb, read_semantic, write_depth_png, write_npy
+    from depthforge.io import prepare_output_dir, read_depth, read_rgb, read_semantic, write_depth_png, write_npy
     from depthforge.viz import colorize, save_png
 
+    out = prepare_output_dir(args.out)
     pairs = _pairs(args)
     predictor = CompletionPredictor.from_checkpoint(args.ckpt, args.model, device=args.device)
-    out = Path(args.out)
     for name, rgb_path, sparse_path, sem_path in tqdm(pairs, desc="predict", unit="img"):
         rgb, sem, sparse = read_rgb(rgb_path), read_semantic(sem_path), read_depth(sparse_path)
         shapes = {rgb_path: rgb.shape[:2], sem_path: sem.shape[:2], sparse_path: sparse.shape[:2]}

@@ -154,6 +154,9 @@ def _check_layout(args: argparse.Namespace, path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from depthforge.logs import quiet_logs
+
+    quiet_logs()
     args = build_parser().parse_args(argv)
     try:
         _check(args)
@@ -186,12 +189,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     epoch = ckpt.get("epoch", 0) if isinstance(ckpt, dict) else 0
     cfg = to_config(args, int(epoch) if isinstance(epoch, int) else 0)
     from depthforge.engine.evaluation import evaluate, load_model, write_test_submission
+    from depthforge.io import prepare_output_dir
 
+    out_dir = Path(args.test_save) if args.test else (Path(args.val_results) if args.val_results else None)
+    if out_dir is not None:  # before any computation, so that no result is lost
+        prepare_output_dir(out_dir, "--test-save folder" if args.test else "--val_results folder")
     model = load_model(cfg, ckpt_path)
     if args.test:
-        out = write_test_submission(cfg, model, Path(args.test_save))
+        assert out_dir is not None
+        out = write_test_submission(cfg, model, out_dir)
         print(f"submission written: {out}")
         return 0
-    scores = evaluate(cfg, model, val_results=Path(args.val_results) if args.val_results else None)
+    scores = evaluate(cfg, model, val_results=out_dir)
     print(scores.table({"checkpoint": scores.compute()}))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -36,7 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     """Write the requested set and print where it went; returns the exit status."""
     from depthforge import synth
+    from depthforge.io import prepare_output_dir
 
+    prepare_output_dir(args.out, "synthetic data folder")
     progress = not args.no_progress
 
     def pick(value: int | None, default: int) -> int:
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.format == "kitti":
             if args.height is not None or args.width is not None:
-                print("synth kitti: --height/--width do not apply (KITTI frames are 1242x375)")
+                print("depthforge synth: error: --height/--width do not apply to kitti (frames are 1242x375)",
+                      file=sys.stderr)
                 return 2
             info = synth.write_kitti(args.out, drives=args.drives, frames=pick(args.frames, 8),
                                      seed=args.seed,
@@ -67,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
                                        val_cities=args.val_cities, progress=progress)
             print(f"CityScapes root: {c.root}\nimages: {c.counts}")
     except ValueError as err:
-        print(f"synth {args.format}: {err}")
+        print(f"depthforge synth: error: {args.format}: {err}", file=sys.stderr)
         return 2
     return 0

@@ -19,15 +19,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from depthforge.io import prepare_output_dir
     from depthforge.engine.evaluation import evaluate, load_model, write_test_submission
 
     cfg = load_config(args.config, args.cfg_options)
+    out_dir = Path(args.out or "test_results") if args.split == "test" else (Path(args.out) if args.out else None)
+    if out_dir is not None:
+        prepare_output_dir(out_dir, "submission folder" if args.split == "test" else "visualisation folder")
     model = load_model(cfg, args.ckpt)
     if args.split == "test":
-        out = write_test_submission(cfg, model, Path(args.out or "test_results"))
+        assert out_dir is not None
+        out = write_test_submission(cfg, model, out_dir)
         print(f"submission written: {out}")
         return 0
-    scores = evaluate(cfg, model, val_results=Path(args.out) if args.out else None)
+    scores = evaluate(cfg, model, val_results=out_dir)
     print(f"protocol: {scores.protocol.name}")
     print(scores.table({Path(args.ckpt).name: scores.compute()}))
     return 0

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depthforge.config.loader import dump_yaml, from_dict, load_yaml, merge, parse_overrides, to_dict
 from depthforge.config.schema import Config, metric_mode
 from depthforge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from depthforge.models.contract import ModelContract
 
 __all__ = [
     "Config",
@@ -31,17 +34,33 @@ def build_config(data: dict[str, Any]) -> Config:
     return cfg
 
 
+def _check_model(cfg: Config) -> ModelContract:
+    """``model.name`` and ``model.kwargs`` against the registry, with did-you-mean hints."""
+    import difflib
+
+    from depthforge.registry import UnknownModelError, model_arguments, model_contract
+
+    try:
+        contract = model_contract(cfg.model.name)
+        accepted = model_arguments(cfg.model.name)
+    except UnknownModelError as exc:
+        raise ConfigError(f"model.name: {exc}") from None
+    for key in cfg.model.kwargs if accepted is not None else ():
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"model.kwargs.{key}: {cfg.model.name} takes no argument {key!r}{hint} "
+                              f"(it takes: {', '.join(accepted)})")
+    return contract
+
+
 def check_sections(cfg: Config) -> None:
     """Validate the sections the schema leaves to their owners, so that a typo fails before any work:
     ``model.name`` against the registry, ``task.*`` against the task, ``data.options`` against the dataset,
     and the dataset's training crop against the model's input size rule."""
     from depthforge.tasks import get_task
 
-    contract = None
-    if cfg.model.name:
-        from depthforge.registry import model_contract
-
-        contract = model_contract(cfg.model.name)
+    contract = _check_model(cfg) if cfg.model.name else None
     task_name = cfg.task.name or (contract.task if contract is not None else "")
     if task_name:
         task = get_task(task_name)

@@ -115,7 +115,9 @@ class CheckpointConfig:
     mode: Literal["min", "max"] | None = None
     """Direction of ``monitor``; derived from the metric when empty (rmse: min, delta1: max)."""
     every_n_train_steps: int | None = None
-    save_last: bool = True
+    """Also write ``last.ckpt`` every N training steps."""
+    every_minutes: float | None = 15.0
+    """Also write ``last.ckpt`` when this many minutes have passed inside an epoch (long epochs)."""
 
 
 @dataclass

@@ -37,6 +37,7 @@ each accepts.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import os
 from collections.abc import Iterator, Sequence
@@ -47,9 +48,9 @@ from typing import Any, Literal
 import numpy as np
 from torch.utils.data import Dataset
 
-from depthforge.batch import NAME, SPARSE
+from depthforge.batch import GT, IMAGE, NAME, SEMANTIC, SPARSE
 from depthforge.data import transforms
-from depthforge.data.samples import GTSample, list_files, load_completion_arrays
+from depthforge.data.samples import GTSample, check_sizes_from_headers, list_files, load_completion_arrays
 from depthforge.data.transforms import KittiTransformConfig
 from depthforge.errors import ConfigError, DataError
 from depthforge.io import PathLike, read_depth_png
@@ -379,6 +380,9 @@ class KittiOptions(KittiTransformConfig):
     one definition. Empty folder strings mean "not given".
     """
 
+    data_root: str = ""
+    """One root for the three folders below when they are left empty: ``<root>/kitti_depth/depth``,
+    ``<root>/kitti_raw`` and ``<root>/semantic_maps``."""
     data_folder: str = ""
     """``kitti_depth/depth`` root holding data_depth_velodyne/annotated/selection."""
     data_folder_rgb: str = ""
@@ -387,6 +391,9 @@ class KittiOptions(KittiTransformConfig):
     """Semantic-maps root."""
     val: Literal["select", "full"] = "select"
     """Validation split: ``val_selection_cropped`` (select) or the val drives (full)."""
+    check_sizes: bool = True
+    """Compare every sample's image, sparse, ground-truth and semantic sizes from the PNG headers when the
+    dataset is built, so that a mismatch is reported before training instead of when its batch comes."""
 
     @property
     def crop_size(self) -> tuple[int, int]:
@@ -408,9 +415,15 @@ class KittiOptions(KittiTransformConfig):
 
 def build_kitti(options: KittiOptions, split: str, *, seed: int, max_samples: int | None) -> KittiDepthCompletion:
     """The dataset of one engine split (``train``, ``val``, ``test``) as ``options`` describe it."""
+    if options.data_root:
+        root = Path(options.data_root)
+        options = dataclasses.replace(
+            options, data_folder=options.data_folder or str(root / "kitti_depth" / "depth"),
+            data_folder_rgb=options.data_folder_rgb or str(root / "kitti_raw"),
+            data_semantic=options.data_semantic or str(root / "semantic_maps"))
     if not options.data_folder:
-        raise ConfigError("dataset kitti needs data_folder (the kitti_depth/depth root)")
-    return KittiDepthCompletion(
+        raise ConfigError("dataset kitti needs data_folder (the kitti_depth/depth root) or data_root")
+    dataset = KittiDepthCompletion(
         options.data_folder,
         options.data_folder_rgb or None,
         options.data_semantic or None,
@@ -419,6 +432,10 @@ def build_kitti(options: KittiOptions, split: str, *, seed: int, max_samples: in
         seed=seed,
         max_samples=max_samples,
     )
+    if options.check_sizes:
+        check_sizes_from_headers([{IMAGE: s.image, SEMANTIC: s.semantic, SPARSE: s.sparse, GT: s.gt}
+                                  for s in dataset.samples])
+    return dataset
 
 
 def kitti_gt(root: PathLike) -> Iterator[GTSample]:

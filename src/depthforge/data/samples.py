@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from depthforge.batch import GT, IMAGE, SEMANTIC, SPARSE
 from depthforge.errors import DataError
-from depthforge.io import read_rgb, read_semantic
+from depthforge.io import image_size, read_rgb, read_semantic
 
 
 @dataclass
@@ -60,3 +60,23 @@ def load_completion_arrays(image: Path, semantic: Path, sparse: Path, gt: Path |
         paths[GT] = gt
     check_same_size(arrays, paths)
     return arrays
+
+
+def check_sizes_from_headers(samples: Sequence[Mapping[str, Path | None]]) -> None:
+    """Read the PNG headers of every sample's files and list, before any training, every sample whose files
+    differ in size (a count and the first few), instead of failing when its batch is reached."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sizes(files: Mapping[str, Path | None]) -> str | None:
+        found = {k: image_size(p) for k, p in files.items() if p is not None and p.suffix.lower() == ".png"}
+        if len(set(found.values())) <= 1:
+            return None
+        return ", ".join(f"{files[k]} {h}x{w}" for k, (h, w) in found.items())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # header reads wait on the disk, not the CPU
+        bad = [b for b in pool.map(sizes, samples, chunksize=64) if b is not None]
+    if bad:
+        first = next(iter(samples[0].values()))
+        raise DataError(first.parent if first is not None else None,
+                        f"{len(bad)} of {len(samples)} samples have files of different sizes: {'; '.join(bad[:3])}"
+                        + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))

@@ -87,12 +87,14 @@ def device_of(cfg: Config) -> torch.device:
 
 
 def load_model(cfg: Config, ckpt: str | Path) -> torch.nn.Module:
-    """The configured model with a checkpoint's weights, on the configured device, in eval mode."""
-    from depthforge.checkpoint import load_checkpoint
-    from depthforge.registry import create_model
+    """The configured model with a checkpoint's weights, on the configured device, in eval mode.
 
-    model = create_model(cfg.model.name, **cfg.model.kwargs)
-    load_checkpoint(model, ckpt)
+    The checkpoint's own architecture (e.g. SemAttNet's width) wins over the config's, so a shipped config
+    evaluates any width; a checkpoint that fills only part of the model is refused.
+    """
+    from depthforge.checkpoint import build_from_checkpoint
+
+    model = build_from_checkpoint(ckpt, cfg.model.name, checkpoint_wins=True, **cfg.model.kwargs)
     return model.to(device_of(cfg)).eval()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from depthforge.engine.callbacks import AtomicCheckpointIO, RNGStateCallback
 from depthforge.engine.datamodule import EngineDataModule
 from depthforge.engine.module import EngineModule
 from depthforge.errors import ConfigError
+from depthforge.io import prepare_output_dir
+from depthforge.logs import quiet_logs
 
 log = logging.getLogger("depthforge")
 
@@ -32,6 +35,15 @@ def run_dir_of(cfg: Config) -> Path:
         if ckpt.parent.name == "checkpoints":
             return ckpt.parent.parent
     return Path(cfg.run.work_dir) / cfg.run.name
+
+
+def _refuse_reused_run_dir(cfg: Config, run_dir: Path) -> None:
+    """Two runs never share a folder: their logs and checkpoints would mix."""
+    if cfg.run.resume or int(os.environ.get("RANK", "0")) != 0:  # only the first process decides
+        return
+    if (run_dir / "config.yaml").exists() or (run_dir / "checkpoints").exists():
+        raise ConfigError(f"{run_dir}: holds an earlier run; continue it with --resume "
+                          f"{run_dir / 'checkpoints' / 'last.ckpt'}, or choose another run.name (--name)")
 
 
 def _strategy(cfg: Config, module: EngineModule) -> Any:
@@ -54,6 +66,7 @@ def _all_frozen(module: EngineModule) -> bool:
 
 
 def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool = True) -> L.Trainer:
+    quiet_logs()  # Lightning is imported by now
     t, ck = cfg.trainer, cfg.checkpoint
     monitor = module.task.monitor
     monitor_mode = ck.mode or metric_mode(monitor)
@@ -62,7 +75,7 @@ def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool
     if fit:
         callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, filename="best-{epoch:03d}", monitor=monitor,
                                          mode=monitor_mode, save_top_k=1, save_last=False))
-        callbacks.append(_LastCheckpoint(ckpt_dir, ck.every_n_train_steps))
+        callbacks.append(LastCheckpoint(ckpt_dir / "last.ckpt", ck.every_n_train_steps, ck.every_minutes))
     callbacks.extend(module.task.callbacks(run_dir))
     if t.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=1))
@@ -105,12 +118,38 @@ def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool
     )
 
 
-class _LastCheckpoint(ModelCheckpoint):
-    """``last.ckpt`` every N training steps and at every epoch end (for exact resume)."""
+class LastCheckpoint(L.Callback):
+    """``last.ckpt`` for exact resume: at every epoch end, every N training steps, every T minutes inside
+    long epochs, and when the run is stopped with Ctrl-C. Written atomically (``AtomicCheckpointIO``)."""
 
-    def __init__(self, dirpath: Path, every_n_train_steps: int | None) -> None:
-        super().__init__(dirpath=dirpath, save_last=True, save_top_k=0,
-                         every_n_train_steps=every_n_train_steps, save_on_train_epoch_end=True)
+    def __init__(self, path: Path, every_n_train_steps: int | None, every_minutes: float | None) -> None:
+        self.path = path
+        self.every_n = every_n_train_steps or 0
+        self.every_s = 60.0 * every_minutes if every_minutes else 0.0
+        self._last_save = time.monotonic()
+
+    def _save(self, trainer: L.Trainer) -> None:
+        trainer.save_checkpoint(self.path)  # a collective call: every process makes it
+        self._last_save = time.monotonic()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        due = bool(self.every_n) and trainer.global_step % self.every_n == 0
+        if self.every_s and not due:
+            due = time.monotonic() - self._last_save >= self.every_s
+            if trainer.world_size > 1:  # clocks differ between processes; rank 0 decides for all
+                due = bool(trainer.strategy.broadcast(due, src=0))
+        if due:
+            self._save(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._save(trainer)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                     exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == "fit":
+            self._save(trainer)
+            log.info("interrupted: saved %s (continue with --resume %s)", self.path, self.path)
 
 
 def _wandb_logger(cfg: Config, run_dir: Path) -> Any:
@@ -138,6 +177,8 @@ def train(cfg: Config, datamodule: EngineDataModule | None = None) -> Path:
     """Train as configured; returns the run folder."""
     L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
     run_dir = run_dir_of(cfg)
+    _refuse_reused_run_dir(cfg, run_dir)
+    prepare_output_dir(run_dir, "run folder")
     if L.fabric.utilities.rank_zero.rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         dump_yaml(cfg, run_dir / "config.yaml")
     module = build_module(cfg)

@@ -27,6 +27,8 @@ from depthforge.io.depth import (
     uint16_to_depth,
     write_depth_png,
 )
+from depthforge.io.folders import prepare_output_dir
+from depthforge.io.jsonfile import write_json
 from depthforge.io.image import (
     IMAGE_SUFFIXES,
     decode_image,
@@ -76,6 +78,7 @@ __all__ = [
     "disparity_to_uint16",
     "image_size",
     "read_camera",
+    "prepare_output_dir",
     "read_depth",
     "read_depth_png",
     "read_disparity_npy",
@@ -97,6 +100,7 @@ __all__ = [
     "write_disparity_npy",
     "write_disparity_png",
     "write_edges",
+    "write_json",
     "write_extrinsics",
     "write_flat_zip",
     "write_npy",

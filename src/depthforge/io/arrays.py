@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -30,9 +31,10 @@ def read_npy(path: PathLike) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, TokenError, TypeError, MemoryError) as exc:
+        # numpy parses the header as a Python literal: a damaged header fails in the tokenizer or parser
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise DataError(path, f"unreadable .npy file ({first})") from None
+        raise DataError(path, f"unreadable .npy file ({type(exc).__name__}: {first[:120]})") from None
 
 
 def write_pfm(path: PathLike, data: ArrayLike, scale: float = 1.0) -> Path:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from depthforge.losses.silog import silog_loss as silog_loss
+
 Criterion = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 

@@ -19,11 +19,12 @@ from depthforge.metrics.edges import extract_edges, image_edges, seg_edges, squa
 from depthforge.metrics.kitti import DEVKIT_KEYS, KITTI_KEYS, devkit_fill, kitti_completion
 from depthforge.metrics.mono import MONO_KEYS, get_boundaries, monocular, resize_bilinear, soft_edge_error
 from depthforge.metrics.protocols import PROTOCOLS, Protocol, get_protocol
+from depthforge.metrics.seam import seam_error
 
 __all__ = [
     "BOUNDARY_KEYS", "CITYSCAPES_KEYS", "DEVKIT_KEYS", "KITTI_KEYS", "MONO_KEYS", "PROTOCOLS",
     "MetricAverager", "Protocol", "binary_scores", "boundary_f1", "boundary_metrics", "cityscapes",
     "cityscapes_masks", "cityscapes_valid_mask", "devkit_fill", "edge_accuracy_completeness", "extract_edges",
     "get_boundaries", "get_protocol", "image_edges", "kitti_completion", "mdec_edge_metrics", "monocular",
-    "resize_bilinear", "seg_edges", "soft_edge_error", "square_dilate",
+    "resize_bilinear", "seam_error", "seg_edges", "soft_edge_error", "square_dilate",
 ]

@@ -180,28 +180,32 @@ def _devkit_one(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
 
 
 def kitti_completion(
-    pred: ArrayLike, gt: ArrayLike, protocol: Literal["penet", "devkit"] = "penet"
+    pred: ArrayLike, gt: ArrayLike,
+    protocol: Literal["kitti-penet", "kitti-devkit", "penet", "devkit"] = "kitti-penet"
 ) -> dict[str, float]:
     """KITTI depth-completion metrics of one image or the per-image mean of a batch.
 
     Args:
         pred: prediction in metres, (H, W), (1, 1, H, W) or (B, 1, H, W); never resized (sizes must match).
         gt: ground truth in metres, same shape; 0 = no measurement.
-        protocol: ``"penet"`` (``kitti-penet``: gt > 0.1 m, no hole filling, no clamping, float32) or
-            ``"devkit"`` (``kitti-devkit``: gt > 0, prediction densified by :func:`devkit_fill` first).
+        protocol: ``"kitti-penet"`` (gt > 0.1 m, no hole filling, no clamping, float32) or
+            ``"kitti-devkit"`` (gt > 0, prediction densified by :func:`devkit_fill` first), the names the
+            command line and configs use; the short forms ``"penet"`` / ``"devkit"`` are accepted too.
 
     Returns:
         dict of Python floats, keys and units as in the module docstring. For a batch every key is the
         plain mean over images (the references' ``AverageMeter`` / devkit convention).
     """
-    if protocol not in ("penet", "devkit"):
-        raise DataError("protocol", f"unknown KITTI protocol {protocol!r}; expected 'penet' or 'devkit'")
+    short = protocol.removeprefix("kitti-")
+    if short not in ("penet", "devkit"):
+        raise DataError("protocol", f"unknown KITTI protocol {protocol!r}; expected 'kitti-penet' or "
+                        "'kitti-devkit'")
     p = as_batch(pred, "pred")
     g = as_batch(gt, "gt")
     if p.shape != g.shape:
         raise DataError("pred", f"shape {p.shape[1:]} (batch {p.shape[0]}) does not match gt {g.shape[1:]} "
                         f"(batch {g.shape[0]}); KITTI protocols never resize")
-    fn = _penet_one if protocol == "penet" else _devkit_one
+    fn = _penet_one if short == "penet" else _devkit_one
     per_image = []
     for pi, gi in zip(p, g):  # loop over images only; each image is fully vectorised
         r = fn(pi, gi)

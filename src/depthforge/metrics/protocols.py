@@ -96,7 +96,7 @@ def _kitti(variant: Literal["penet", "devkit"]) -> Scorer:
     def score(pred: ArrayLike, gt: ArrayLike, _: Any, extras: Mapping[str, Any]) -> dict[str, float]:
         from depthforge.metrics.kitti import kitti_completion
 
-        return kitti_completion(pred, gt, variant)
+        return kitti_completion(pred, gt, f"kitti-{variant}")
 
     return score
 

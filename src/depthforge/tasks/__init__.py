@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _TASKS: dict[str, str] = {
     "completion": "depthforge.tasks.completion:CompletionTask",
+    "monocular": "depthforge.tasks.monocular:MonocularTask",
 }
 
 
