@@ -38,6 +38,7 @@ from depthforge.io.image import (
     write_edges,
     write_rgb_png,
 )
+from depthforge.io.ply import read_ply, write_ply
 from depthforge.io.png import (
     PathLike,
     decode_jpeg,
@@ -87,6 +88,7 @@ __all__ = [
     "read_extrinsics",
     "read_npy",
     "read_pfm",
+    "read_ply",
     "read_prediction",
     "read_raw_image",
     "read_rgb",
@@ -105,6 +107,7 @@ __all__ = [
     "write_flat_zip",
     "write_npy",
     "write_pfm",
+    "write_ply",
     "write_raw_image",
     "write_rgb_png",
     "write_submission",

@@ -1,0 +1,64 @@
+"""``depthforge predict`` on users' images with ZoeDepth-N or PatchRefiner (small variants)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from depthforge.cli import main
+from depthforge.io import read_npy, read_ply
+from depthforge.registry import create_model, model_test_kwargs
+
+
+def _save(name: str, path: Path) -> str:
+    torch.manual_seed(0)
+    torch.save({"model": create_model(name, **model_test_kwargs(name)).state_dict()}, path)
+    return str(path)
+
+
+def _images(folder: Path, h: int, w: int) -> None:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(folder / "rgb.png"), rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    cv2.imwrite(str(folder / "grey.png"), rng.integers(0, 256, (h, w), dtype=np.uint8))
+    cv2.imwrite(str(folder / "rgba.png"), rng.integers(0, 256, (h, w, 4), dtype=np.uint8))
+    cv2.imwrite(str(folder / "deep.png"), rng.integers(0, 65536, (h, w, 3), dtype=np.uint16))
+
+
+def test_zoedepth_on_a_folder_with_conversions_and_point_clouds(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _images(tmp_path / "in", 48, 80)
+    ckpt = _save("zoedepth_n", tmp_path / "zoe.pth")
+    assert main(["predict", "--ckpt", ckpt, "--image", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                 "--fov", "60"]) == 0
+    err = capsys.readouterr().err
+    assert "grey.png: grey image repeated to RGB" in err and "rgba.png: alpha channel dropped" in err
+    assert "deep.png: 16-bit image scaled to [0, 1]" in err
+    for stem in ("rgb", "grey", "rgba", "deep"):
+        depth = read_npy(tmp_path / "out" / f"{stem}.npy")
+        assert depth.shape == (48, 80) and np.isfinite(depth).all() and (depth > 0).all()
+        assert (tmp_path / "out" / f"{stem}.png").is_file() and (tmp_path / "out" / f"{stem}_color.png").is_file()
+        points, colors = read_ply(tmp_path / "out" / f"{stem}.ply")
+        assert points.shape == (48 * 80, 3) and colors.dtype == np.uint8
+        np.testing.assert_allclose(points[:, 2], depth.reshape(-1), rtol=1e-6)
+
+
+def test_patchrefiner_tiled_and_its_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _images(tmp_path / "in", 128, 128)
+    ckpt = _save("patchrefiner", tmp_path / "pr.pth")
+    out = tmp_path / "out"
+    assert main(["predict", "--ckpt", ckpt, "--image", str(tmp_path / "in" / "rgb.png"), "--out", str(out),
+                 "--patch-split-num", "2", "2", "--mode", "m1"]) == 0
+    assert read_npy(out / "rgb.npy").shape == (128, 128)
+    capsys.readouterr()
+    cv2.imwrite(str(tmp_path / "odd.png"), np.zeros((129, 128, 3), np.uint8))
+    assert main(["predict", "--ckpt", ckpt, "--image", str(tmp_path / "odd.png"), "--out", str(out),
+                 "--patch-split-num", "2", "2"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "%|" not in line]
+    assert len(err) == 1 and "odd.png" in err[0] and "pad" in err[0], err
+    assert main(["predict", "--ckpt", ckpt, "--image", str(tmp_path / "nothing*.png"), "--out", str(out)]) == 2
+    assert "no images" in capsys.readouterr().err
