@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -61,8 +63,10 @@ def test_strict_valid_range_and_nan_batch_mean():
     out = monocular(pred, gt, 1e-3, 80)
     assert out["rmse"] == 0.0  # only the two in-range pixels count
     empty = np.zeros((1, 4), np.float32)
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an image without valid pixels is NaN, quietly
         both = monocular(np.stack([pred, pred])[:, None], np.stack([gt, empty])[:, None], 1e-3, 80)
+        assert np.isnan(monocular(pred, empty, 1e-3, 80)["rmse"])
     assert both["rmse"] == 0.0  # the NaN of the empty image is skipped (np.nanmean)
 
 

@@ -106,6 +106,8 @@ def devkit_fill(pred: ArrayLike, valid: ArrayLike | None = None) -> np.ndarray:
 def _penet_one(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     """SemAttNet/PENet ``Result.evaluate`` on one image, in float32 like the reference."""
     m = gt > PENET_MIN_GT
+    if not m.any():  # no ground truth in this image (e.g. a crop): every metric is NaN, without a warning
+        return {**dict.fromkeys(KITTI_KEYS, float("nan")), "n_valid": 0.0}
     p = pred[m].astype(np.float32)
     g = gt[m].astype(np.float32)
     p_mm, g_mm = np.float32(1e3) * p, np.float32(1e3) * g

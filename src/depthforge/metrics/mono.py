@@ -101,6 +101,9 @@ def soft_edge_error(pred: ArrayLike, gt: ArrayLike, radius: int = 1) -> np.ndarr
 
 def _errors(g: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """``compute_errors`` of the reference on already-masked 1-D arrays (input dtype arithmetic)."""
+    if g.size == 0:  # no valid pixel: NaN, as the reference's means of nothing, without numpy's warning
+        return dict.fromkeys(("a1", "a2", "a3", "abs_rel", "rmse", "log_10", "rmse_log", "silog", "sq_rel"),
+                             float("nan"))
     with np.errstate(divide="ignore", invalid="ignore"):
         thresh = np.maximum(g / p, p / g)
         err = np.log(p) - np.log(g)
