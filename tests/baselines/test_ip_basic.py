@@ -1,4 +1,12 @@
-"""IP-Basic port: per-column steps against naive loops, end to end against a loop transcription."""
+"""IP-Basic: per-column helpers against column loops, end to end against an independent step oracle.
+
+The oracle follows the algorithm as the paper describes it (Ku et al., CRV 2018, section III, with the
+published kernels and thresholds), one step at a time on whole images: grey-level dilation and erosion
+are written from their definitions (maximum / minimum over the kernel footprint, pixels outside the image
+ignored), the 5x5 median from its definition (middle of the 25 sorted values, border pixels repeated),
+and the per-column top-of-scene steps as loops over columns. Only the bilateral and Gaussian blurs are
+OpenCV's filters, as in the published algorithm.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +28,8 @@ from depthforge.baselines.kernels import (
     FULL_KERNEL_31,
 )
 
+VALID = np.float32(0.1)  # the maps are float32 and the algorithm compares in float32
+
 
 def sparse_map(seed: int, shape: tuple[int, int] = (60, 90), density: float = 0.05) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -30,98 +40,120 @@ def sparse_map(seed: int, shape: tuple[int, int] = (60, 90), density: float = 0.
     return d
 
 
-# --- naive, loop-based transcriptions of the reference's per-column steps ---
+# --- the oracle's image operations, from their definitions ---
 
 
-def loop_extend_to_top(d: np.ndarray) -> np.ndarray:
-    d = d.copy()
-    top_rows = np.argmax(d > 0.1, axis=0)
-    top_values = d[top_rows, range(d.shape[1])]
+def footprint_extreme(image: np.ndarray, kernel: np.ndarray, largest: bool) -> np.ndarray:
+    """Per pixel, the maximum (or minimum) of the image over the kernel's footprint centred on it."""
+    r_y, r_x = kernel.shape[0] // 2, kernel.shape[1] // 2
+    outside = -np.inf if largest else np.inf
+    padded = np.pad(image.astype(np.float64), ((r_y, r_y), (r_x, r_x)), constant_values=outside)
+    h, w = image.shape
+    best = np.full((h, w), outside)
+    pick = np.maximum if largest else np.minimum
+    for dy, dx in zip(*np.nonzero(kernel)):
+        best = pick(best, padded[dy : dy + h, dx : dx + w])
+    return best.astype(image.dtype)
+
+
+def grey_dilate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return footprint_extreme(image, kernel, largest=True)
+
+
+def grey_close(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return footprint_extreme(grey_dilate(image, kernel), kernel, largest=False)
+
+
+def median_5x5(image: np.ndarray) -> np.ndarray:
+    """Middle value of each 5x5 neighbourhood, the border pixels repeated outwards."""
+    padded = np.pad(image, 2, mode="edge")
+    h, w = image.shape
+    stack = np.stack([padded[dy : dy + h, dx : dx + w] for dy in range(5) for dx in range(5)])
+    return np.sort(stack, axis=0)[12]
+
+
+def column_tops(d: np.ndarray) -> list[int | None]:
+    """Per column, the first row holding depth (None for an empty column)."""
+    tops: list[int | None] = []
     for col in range(d.shape[1]):
-        d[0 : top_rows[col], col] = top_values[col]
-    return d
+        rows = [row for row in range(d.shape[0]) if d[row, col] > VALID]
+        tops.append(rows[0] if rows else None)
+    return tops
 
 
-def loop_top_mask(d: np.ndarray) -> np.ndarray:
-    mask = np.ones(d.shape, dtype=bool)
-    for col in range(d.shape[1]):
-        mask[0 : np.argmax(d[:, col] > 0.1), col] = False
-    return mask
+def below_top(d: np.ndarray) -> np.ndarray:
+    """True at and below each column's first depth (everywhere in an empty column)."""
+    region = np.ones(d.shape, dtype=bool)
+    for col, top in enumerate(column_tops(d)):
+        if top is not None:
+            region[:top, col] = False
+    return region
 
 
-def loop_fill_in_fast(d, max_depth=100.0, custom_kernel=DIAMOND_5, extrapolate=False, blur_type="bilateral"):
-    d = d.copy()
-    valid = d > 0.1
-    d[valid] = max_depth - d[valid]
-    d = cv2.dilate(d, custom_kernel)
-    d = cv2.morphologyEx(d, cv2.MORPH_CLOSE, FULL_KERNEL_5)
-    empty = d < 0.1
-    dilated = cv2.dilate(d, FULL_KERNEL_7)
-    d[empty] = dilated[empty]
-    if extrapolate:
-        d = loop_extend_to_top(d)
-        empty = d < 0.1
-        dilated = cv2.dilate(d, FULL_KERNEL_31)
-        d[empty] = dilated[empty]
-    d = cv2.medianBlur(d, 5)
+def extended_upwards(d: np.ndarray) -> np.ndarray:
+    """Each column's first depth copied to every row above it."""
+    out = d.copy()
+    for col, top in enumerate(column_tops(d)):
+        if top is not None:
+            out[:top, col] = d[top, col]
+    return out
+
+
+def inverted(d: np.ndarray, max_depth: float) -> np.ndarray:
+    return np.where(d > VALID, np.float32(max_depth) - d, d).astype(np.float32)
+
+
+def take(d: np.ndarray, source: np.ndarray, where: np.ndarray) -> np.ndarray:
+    return np.where(where, source, d).astype(np.float32)
+
+
+# --- the two variants, step by step ---
+
+
+def oracle_fast(d, max_depth=100.0, custom_kernel=DIAMOND_5, extrapolate=False, blur_type="bilateral"):
+    # 1 invert, 2 custom dilation, 3 small-hole closing, 4 small-hole fill (7x7)
+    d = grey_dilate(inverted(d, max_depth), custom_kernel)
+    d = grey_close(d, FULL_KERNEL_5)
+    d = take(d, grey_dilate(d, FULL_KERNEL_7), d < VALID)
+    if extrapolate:  # 5 extend the top values, then the large-hole fill (31x31)
+        d = extended_upwards(d)
+        d = take(d, grey_dilate(d, FULL_KERNEL_31), d < VALID)
+    # 6 median everywhere, then the bilateral everywhere or the Gaussian on valid pixels
+    d = median_5x5(d)
     if blur_type == "bilateral":
         d = cv2.bilateralFilter(d, 5, 1.5, 2.0)
     elif blur_type == "gaussian":
-        valid = d > 0.1
-        blurred = cv2.GaussianBlur(d, (5, 5), 0)
-        d[valid] = blurred[valid]
-    valid = d > 0.1
-    d[valid] = max_depth - d[valid]
-    return d
+        d = take(d, cv2.GaussianBlur(d, (5, 5), 0), d > VALID)
+    return inverted(d, max_depth)  # 7 invert back
 
 
-def loop_fill_in_multiscale(d, max_depth=100.0, extrapolate=False, blur_type="bilateral"):
-    depths_in = np.float32(d)
-    near = (depths_in > 0.1) & (depths_in <= 15.0)
-    med = (depths_in > 15.0) & (depths_in <= 30.0)
-    far = depths_in > 30.0
-    s1 = np.copy(depths_in)
-    valid = s1 > 0.1
-    s1[valid] = max_depth - s1[valid]
-    dil_far = cv2.dilate(np.multiply(s1, far), CROSS_3)
-    dil_med = cv2.dilate(np.multiply(s1, med), CROSS_5)
-    dil_near = cv2.dilate(np.multiply(s1, near), CROSS_7)
-    s2 = np.copy(s1)
-    s2[dil_far > 0.1] = dil_far[dil_far > 0.1]
-    s2[dil_med > 0.1] = dil_med[dil_med > 0.1]
-    s2[dil_near > 0.1] = dil_near[dil_near > 0.1]
-    s3 = cv2.morphologyEx(s2, cv2.MORPH_CLOSE, FULL_KERNEL_5)
-    s4 = np.copy(s3)
-    blurred = cv2.medianBlur(s3, 5)
-    s4[s3 > 0.1] = blurred[s3 > 0.1]
-    top = loop_top_mask(s4)
-    empty = ~(s4 > 0.1) & top
-    dilated = cv2.dilate(s4, FULL_KERNEL_9)
-    s5 = np.copy(s4)
-    s5[empty] = dilated[empty]
+def oracle_multiscale(d, max_depth=100.0, extrapolate=False, blur_type="bilateral"):
+    src = np.float32(d)
+    s = inverted(src, max_depth)
+    # each depth range dilated on its own (far: 3x3 cross, medium: 5x5, near: 7x7), nearer ranges written last
+    ranges = [(src > 30, CROSS_3), ((src > 15) & (src <= 30), CROSS_5)]
+    ranges.append(((src > VALID) & (src <= 15), CROSS_7))
+    grown = s.copy()
+    for members, kernel in ranges:
+        spread = grey_dilate(np.where(members, s, np.float32(0)), kernel)
+        grown = take(grown, spread, spread > VALID)
+    s = grey_close(grown, FULL_KERNEL_5)
+    s = take(s, median_5x5(s), s > VALID)  # median on valid pixels only
+    # 9x9 fill of the pixels without depth (not above 0.1) below each column's top
+    s = take(s, grey_dilate(s, FULL_KERNEL_9), ~(s > VALID) & below_top(s))
     if extrapolate:
-        s6, top = loop_extend_to_top(s5), np.ones(s5.shape, dtype=bool)
+        s, region = extended_upwards(s), np.ones(s.shape, dtype=bool)
     else:
-        s6, top = np.copy(s5), loop_top_mask(s5)
-    s7 = np.copy(s6)
-    for _ in range(6):
-        empty = (s7 < 0.1) & top
-        dilated = cv2.dilate(s7, FULL_KERNEL_5)
-        s7[empty] = dilated[empty]
-    blurred = cv2.medianBlur(s7, 5)
-    valid = (s7 > 0.1) & top
-    s7[valid] = blurred[valid]
-    if blur_type == "gaussian":
-        blurred = cv2.GaussianBlur(s7, (5, 5), 0)
-        valid = (s7 > 0.1) & top
-        s7[valid] = blurred[valid]
-    elif blur_type == "bilateral":
-        blurred = cv2.bilateralFilter(s7, 5, 0.5, 2.0)
-        s7[valid] = blurred[valid]
-    s8 = np.copy(s7)
-    valid = s8 > 0.1
-    s8[valid] = max_depth - s8[valid]
-    return s8
+        region = below_top(s)
+    for _ in range(6):  # repeated 5x5 fill inside the region
+        s = take(s, grey_dilate(s, FULL_KERNEL_5), (s < VALID) & region)
+    chosen = (s > VALID) & region
+    s = take(s, median_5x5(s), chosen)
+    if blur_type == "gaussian":  # on the pixels valid after the median
+        s = take(s, cv2.GaussianBlur(s, (5, 5), 0), (s > VALID) & region)
+    elif blur_type == "bilateral":  # on the pixels the median was applied to
+        s = take(s, cv2.bilateralFilter(s, 5, 0.5, 2.0), chosen)
+    return inverted(s, max_depth)
 
 
 # --- per-column steps ---
@@ -132,8 +164,8 @@ def test_vectorised_column_steps_match_loops(seed: int) -> None:
     d = sparse_map(seed, density=0.02 + 0.03 * (seed % 3))
     d[:, seed % d.shape[1]] = 0  # an all-empty column: argmax gives row 0, nothing is extended or masked
     top_rows = ipb.first_valid_rows(d)
-    np.testing.assert_array_equal(ipb.top_mask(top_rows, d.shape[0]), loop_top_mask(d))
-    np.testing.assert_array_equal(ipb.extend_to_top(d.copy(), top_rows), loop_extend_to_top(d))
+    np.testing.assert_array_equal(ipb.top_mask(top_rows, d.shape[0]), below_top(d))
+    np.testing.assert_array_equal(ipb.extend_to_top(d.copy(), top_rows), extended_upwards(d))
 
 
 def test_extend_to_top_hand_made() -> None:
@@ -146,39 +178,52 @@ def test_extend_to_top_hand_made() -> None:
     np.testing.assert_array_equal(ipb.top_mask(ipb.first_valid_rows(d), 4)[:, 0], [False, False, True, True])
 
 
-# --- end-to-end parity with the loop transcription ---
+# --- end to end against the step oracle ---
 
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("density", [0.003, 0.05])  # very sparse maps keep holes through every fill step
 @pytest.mark.parametrize("extrapolate", [False, True])
 @pytest.mark.parametrize("blur_type", ["bilateral", "gaussian"])
-def test_fill_in_fast_matches_reference_transcription(
+def test_fill_in_fast_matches_step_oracle(
     seed: int, density: float, extrapolate: bool, blur_type: str
 ) -> None:
     d = sparse_map(seed, shape=(80, 120), density=density)
     ours = fill_in_fast(d, extrapolate=extrapolate, blur_type=blur_type)
-    np.testing.assert_array_equal(ours, loop_fill_in_fast(d, extrapolate=extrapolate, blur_type=blur_type))
+    np.testing.assert_array_equal(ours, oracle_fast(d, extrapolate=extrapolate, blur_type=blur_type))
 
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("density", [0.003, 0.05])
 @pytest.mark.parametrize("extrapolate", [False, True])
 @pytest.mark.parametrize("blur_type", ["bilateral", "gaussian"])
-def test_fill_in_multiscale_matches_reference_transcription(
+def test_fill_in_multiscale_matches_step_oracle(
     seed: int, density: float, extrapolate: bool, blur_type: str
 ) -> None:
     d = sparse_map(seed, shape=(80, 120), density=density)
     ours, process = fill_in_multiscale(d, extrapolate=extrapolate, blur_type=blur_type)
     assert process is None
-    ref = loop_fill_in_multiscale(d, extrapolate=extrapolate, blur_type=blur_type)
+    ref = oracle_multiscale(d, extrapolate=extrapolate, blur_type=blur_type)
     np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("extrapolate", [False, True])
+@pytest.mark.parametrize("blur_type", ["bilateral", "gaussian", "none"])
+def test_threshold_valued_pixels_match_step_oracle(extrapolate: bool, blur_type: str) -> None:
+    # Pixels equal to 0.1 are neither valid (> 0.1) nor empty (< 0.1): the fills must treat them as the
+    # algorithm does (the 9x9 fill takes them, the other fills do not).
+    d = sparse_map(11, shape=(70, 100), density=0.04)
+    d[np.random.default_rng(12).random(d.shape) < 0.03] = VALID
+    ours = fill_in_fast(d, extrapolate=extrapolate, blur_type=blur_type)
+    np.testing.assert_array_equal(ours, oracle_fast(d, extrapolate=extrapolate, blur_type=blur_type))
+    ours, _ = fill_in_multiscale(d, extrapolate=extrapolate, blur_type=blur_type)
+    np.testing.assert_array_equal(ours, oracle_multiscale(d, extrapolate=extrapolate, blur_type=blur_type))
 
 
 def test_custom_kernel_is_used() -> None:
     d = sparse_map(5)
     a = fill_in_fast(d, custom_kernel=DIAMOND_7)
-    np.testing.assert_array_equal(a, loop_fill_in_fast(d, custom_kernel=DIAMOND_7))
+    np.testing.assert_array_equal(a, oracle_fast(d, custom_kernel=DIAMOND_7))
     assert not np.array_equal(a, fill_in_fast(d))
 
 

@@ -78,7 +78,7 @@ def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool
         callbacks.append(LastCheckpoint(ckpt_dir / "last.ckpt", ck.every_n_train_steps, ck.every_minutes))
     callbacks.extend(module.task.callbacks(run_dir))
     if t.progress_bar:
-        callbacks.append(TQDMProgressBar(refresh_rate=1))
+        callbacks.append(ProgressBar(cfg.run.epoch_offset))
     loggers: list[Any] = []
     if cfg.logging.tensorboard:
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -119,8 +119,9 @@ def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool
 
 
 class LastCheckpoint(L.Callback):
-    """``last.ckpt`` for exact resume: at every epoch end, every N training steps, every T minutes inside
-    long epochs, and when the run is stopped with Ctrl-C. Written atomically (``AtomicCheckpointIO``)."""
+    """``last.ckpt`` for exact resume: after every epoch (once its schedulers have stepped), every N training
+    steps, every T minutes inside long epochs, at the end, and when the run is stopped with Ctrl-C. Written
+    atomically (``AtomicCheckpointIO``)."""
 
     def __init__(self, path: Path, every_n_train_steps: int | None, every_minutes: float | None) -> None:
         self.path = path
@@ -134,6 +135,8 @@ class LastCheckpoint(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
+        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            return  # the epoch's own checkpoint follows once its validation and schedulers have run
         due = bool(self.every_n) and trainer.global_step % self.every_n == 0
         if self.every_s and not due:
             due = time.monotonic() - self._last_save >= self.every_s
@@ -142,14 +145,56 @@ class LastCheckpoint(L.Callback):
         if due:
             self._save(trainer)
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # The previous epoch is complete only now: its validation ran and its epoch schedulers (a plateau
+        # scheduler among them) stepped. A checkpoint written at that epoch's end would miss those steps.
+        if trainer.global_step > 0 and self._done(trainer) == 0:
+            self._save(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._save(trainer)
+
+    @staticmethod
+    def _done(trainer: L.Trainer) -> int:
+        return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
                      exception: BaseException) -> None:
         if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == "fit":
             self._save(trainer)
             log.info("interrupted: saved %s (continue with --resume %s)", self.path, self.path)
+
+
+class ProgressBar(TQDMProgressBar):
+    """The training bar counts the epoch like the run does (a stage's epoch offset included) and, after a
+    resume inside an epoch, starts at the resumed position instead of at 0."""
+
+    def __init__(self, epoch_offset: int = 0) -> None:
+        super().__init__(refresh_rate=1)
+        self.epoch_offset = epoch_offset
+
+    @staticmethod
+    def _done(trainer: L.Trainer) -> int:
+        return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        if self._done(trainer):  # a resume inside an epoch does not start that epoch again
+            self.on_train_epoch_start(trainer)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        super().on_train_epoch_start(trainer, *args)
+        bar, done = self.train_progress_bar, self._done(trainer)
+        bar.set_description(f"Epoch {trainer.current_epoch + self.epoch_offset}")
+        if done:  # resumed inside this epoch
+            bar.initial = bar.n = done
+            bar.set_description(f"Epoch {trainer.current_epoch + self.epoch_offset} (resumed at batch {done})")
+            bar.refresh()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        # Lightning counts batch_idx from 0 again after a resume; the progress counter knows the position.
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, self._done(trainer) - 1)
 
 
 def _wandb_logger(cfg: Config, run_dir: Path) -> Any:
@@ -186,5 +231,8 @@ def train(cfg: Config, datamodule: EngineDataModule | None = None) -> Path:
     trainer = build_trainer(cfg, module, run_dir)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        # Library-internal deprecation and a resume's expected non-empty checkpoint folder: noise to users.
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
         trainer.fit(module, datamodule=dm, ckpt_path=cfg.run.resume)
     return run_dir

@@ -175,9 +175,11 @@ class SAMMAFB(nn.Module):
 
 
 class SparseDownSampleClose(nn.Module):
-    """Stride-s downsampling of sparse depth keeping the closest valid point of each block (reference formula).
+    """Stride-s downsampling of sparse depth keeping the closest valid point of each block.
 
-    Valid depths must be below ``large_number`` (600 m).  Returns ``(d_s, valid_s)``.
+    Empty pixels are pushed ``large_number`` (600 m) beyond any real depth, so a block minimum prefers valid
+    points; blocks without one come back as 0 with mask 0. Valid depths must be below ``large_number``.
+    Returns ``(d_s, valid_s)``.
     """
 
     def __init__(self, stride: int = 2) -> None:
@@ -185,12 +187,15 @@ class SparseDownSampleClose(nn.Module):
         self.stride = stride
         self.large_number = 600
 
+    def _block_max(self, x: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(x, self.stride, self.stride)
+
     def forward(self, d: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        encode_d = -(1 - mask) * self.large_number - d
-        d = -F.max_pool2d(encode_d, self.stride, self.stride)
-        mask_result = F.max_pool2d(mask, self.stride, self.stride)
-        d_result = d - (1 - mask_result) * self.large_number
-        return d_result, mask_result
+        far = self.large_number
+        # negated so that the block maximum is the minimum of the penalised depths
+        nearest = -self._block_max(-((1 - mask) * far + d))
+        hit = self._block_max(mask)
+        return nearest - (1 - hit) * far, hit
 
 
 class CSPNGenerate(nn.Module):

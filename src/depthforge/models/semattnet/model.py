@@ -64,6 +64,30 @@ _BRANCH_OUTPUTS = (*BRANCH_DEPTHS, "rgb_conf", "semantic_conf", "d_conf")
 _INPUTS = (IMAGE, SPARSE, SEMANTIC)
 _CHANNELS = {IMAGE: 3, SPARSE: 1, SEMANTIC: 3}
 _MULTIPLE = 32  # five stride-2 stages must invert exactly
+_LEVELS = 5  # stride-2 stages; level L is at 1/2**L resolution
+_HEAVY_LEVEL = 2  # memory-efficient mode checkpoints modules that touch maps at level <= 2 (1/4 res or finer)
+
+# Backbone wiring as tables of module attribute names (the names are state_dict keys of the official
+# checkpoints). Encoders: a stem, then per level a stride-2 block and a stride-1 block. Fusers: per level
+# 1..4, the attention block that merges the guiding branches into the next stage's input. Decoders: one
+# up-sampling block per level, from the bottleneck to full resolution, then the two-channel head.
+_STEMS = {"colour": "rgb_conv_init", "semantic": "segment_conv_init", "depth": "depth_conv_init"}
+_ENCODERS = {
+    "colour": tuple(f"rgb_encoder_layer{k}" for k in range(1, 11)),
+    "semantic": tuple(f"segment_encoder_layer{k}" for k in range(1, 11)),
+    "depth": tuple(f"depth_layer{k}" for k in range(1, 11)),
+}
+_FUSERS = {
+    "semantic": ("cbam_128", "cbam_256", "cbam_512", "cbam_1024"),
+    "depth": ("cbam_192", "cbam_448", "cbam_960", "cbam_1984"),
+}
+_DECODERS = {
+    "colour": tuple(f"rgb_decoder_layer{k}" for k in (8, 6, 4, 2, 0)),
+    "semantic": tuple(f"segment_decoder_layer{k}" for k in range(1, 6)),
+    "depth": tuple(f"decoder_layer{k}" for k in range(1, 6)),
+}
+_HEADS = {"colour": "rgb_decoder_output", "semantic": "segment_decoder_layer6", "depth": "decoder_layer6"}
+_Apply = Callable[..., torch.Tensor]
 
 
 def validate_inputs(inputs: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -225,111 +249,102 @@ class SemAttNetBackbone(nn.Module):
     def _use_ckpt(self) -> bool:
         return self.memory_efficient and self.training and torch.is_grad_enabled()
 
+    def _applier(self) -> _Apply:
+        """``apply(module, x, level=...)``: runs a module, checkpointed in memory-efficient training when it
+        touches maps at level <= ``_HEAVY_LEVEL`` (the high-resolution activations dominate memory)."""
+        ck = self._use_ckpt()
+
+        def apply(module: nn.Module, x: torch.Tensor, *, level: int) -> torch.Tensor:
+            return checkpointed(module, x) if ck and level <= _HEAVY_LEVEL else module(x)
+
+        return apply
+
+    def _encode(
+        self, branch: str, x: torch.Tensor, apply: _Apply, guides: Mapping[int, tuple[torch.Tensor, ...]]
+    ) -> list[torch.Tensor]:
+        """Encoder outputs per level 0..5 (stem, then each level's stride-1 block, before any fusion).
+
+        At levels 1..4 a branch with fusers feeds its next stage with ``fuser(cat(guides[level], output))``.
+        """
+        blocks = [getattr(self, name) for name in _ENCODERS[branch]]
+        fusers = [getattr(self, name) for name in _FUSERS.get(branch, ())]
+        h = apply(getattr(self, _STEMS[branch]), x, level=0)
+        outputs = [h]
+        for level in range(1, _LEVELS + 1):
+            down, keep = blocks[2 * level - 2], blocks[2 * level - 1]
+            h = apply(keep, apply(down, h, level=level - 1), level=level)
+            outputs.append(h)
+            if fusers and level < _LEVELS:
+                h = apply(fusers[level - 1], torch.cat((*guides[level], h), 1), level=level)
+        return outputs
+
+    def _decode_colour(
+        self, skips: list[torch.Tensor], apply: _Apply
+    ) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
+        """Colour decoder: each block's output plus the encoder skip of its level; returns those sums per
+        level 4..0 and the head output."""
+        h, merged = skips[_LEVELS], {}
+        for level, name in zip(range(_LEVELS - 1, -1, -1), _DECODERS["colour"]):
+            h = apply(getattr(self, name), h, level=level) + skips[level]
+            merged[level] = h
+        return merged, apply(getattr(self, _HEADS["colour"]), h, level=0)
+
+    def _decode_guided(
+        self, branch: str, start: torch.Tensor, skips: list[torch.Tensor], apply: _Apply
+    ) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
+        """Semantic/depth decoder: from ``start`` (bottleneck level), each block takes the previous output
+        plus the encoder skip one level below it; returns the block outputs per level 4..0 and the head."""
+        blocks = [getattr(self, name) for name in _DECODERS[branch]]
+        h = apply(blocks[0], start, level=_LEVELS - 1)
+        decoded = {_LEVELS - 1: h}
+        for level, block in zip(range(_LEVELS - 2, -1, -1), blocks[1:]):
+            h = apply(block, h + skips[level + 1], level=level)
+            decoded[level] = h
+        return decoded, apply(getattr(self, _HEADS[branch]), h, level=0)
+
     def forward(
         self, inputs: Mapping[str, torch.Tensor], return_features: bool = False
     ) -> dict[str, torch.Tensor]:
         rgb, semantic, d = validate_inputs(inputs)
-        ck = self._use_ckpt()
         if self.channels_last:
             # NHWC activations: oneDNN (CPU) and cuDNN run these convolutions without layout reorders.
             # Every later activation inherits the format from the convolutions.
             rgb, semantic, d = (t.contiguous(memory_format=torch.channels_last) for t in (rgb, semantic, d))
+        apply = self._applier()
+        no_guides: dict[int, tuple[torch.Tensor, ...]] = {}
 
-        def run(mod: Callable[..., torch.Tensor], *args: torch.Tensor, heavy: bool = True) -> torch.Tensor:
-            return checkpointed(mod, *args) if (ck and heavy) else mod(*args)
+        # colour-guided branch: a U-Net whose decoder sums guide the two other branches
+        colour_skips = self._encode("colour", torch.cat((rgb, d), dim=1), apply, no_guides)
+        colour, colour_head = self._decode_colour(colour_skips, apply)
+        depth_c, conf_c = torch.chunk(colour_head, 2, dim=1)
 
-        # colour-guided branch
-        rgb_feature = run(self.rgb_conv_init, torch.cat((rgb, d), dim=1))
-        rgb_feature1 = run(self.rgb_encoder_layer1, rgb_feature)
-        rgb_feature2 = run(self.rgb_encoder_layer2, rgb_feature1)
-        rgb_feature3 = run(self.rgb_encoder_layer3, rgb_feature2)
-        rgb_feature4 = run(self.rgb_encoder_layer4, rgb_feature3)
-        rgb_feature5 = run(self.rgb_encoder_layer5, rgb_feature4)
-        rgb_feature6 = self.rgb_encoder_layer6(rgb_feature5)
-        rgb_feature7 = self.rgb_encoder_layer7(rgb_feature6)
-        rgb_feature8 = self.rgb_encoder_layer8(rgb_feature7)
-        rgb_feature9 = self.rgb_encoder_layer9(rgb_feature8)
-        rgb_feature10 = self.rgb_encoder_layer10(rgb_feature9)
+        # semantic-guided branch, fused with the colour decoder at levels 1..4
+        colour_guides = {level: (colour[level],) for level in range(1, _LEVELS)}
+        sem_skips = self._encode("semantic", torch.cat((semantic, d, depth_c), dim=1), apply, colour_guides)
+        bottleneck = colour_skips[_LEVELS] + sem_skips[_LEVELS]
+        sem, sem_head = self._decode_guided("semantic", bottleneck, sem_skips, apply)
+        depth_s, conf_s = torch.chunk(sem_head, 2, dim=1)
 
-        rgb_feature8_plus = self.rgb_decoder_layer8(rgb_feature10) + rgb_feature8
-        rgb_feature6_plus = self.rgb_decoder_layer6(rgb_feature8_plus) + rgb_feature6
-        rgb_feature4_plus = run(self.rgb_decoder_layer4, rgb_feature6_plus) + rgb_feature4
-        rgb_feature2_plus = run(self.rgb_decoder_layer2, rgb_feature4_plus) + rgb_feature2
-        rgb_feature0_plus = run(self.rgb_decoder_layer0, rgb_feature2_plus) + rgb_feature
-        rgb_output = run(self.rgb_decoder_output, rgb_feature0_plus)
-        rgb_depth = rgb_output[:, 0:1]
-        rgb_conf = rgb_output[:, 1:2]
+        # depth-guided branch, fused with both decoders; its decoder starts from the semantic bottleneck
+        both_guides = {level: (colour[level], sem[level]) for level in range(1, _LEVELS)}
+        dep_skips = self._encode("depth", torch.cat((d, depth_c, depth_s), dim=1), apply, both_guides)
+        start = bottleneck + apply(self.decoder_layer0, dep_skips[_LEVELS], level=_LEVELS)
+        dep, dep_head = self._decode_guided("depth", start, dep_skips, apply)
+        depth_d, conf_d = torch.chunk(dep_head, 2, dim=1)
 
-        # semantic-guided branch
-        semantic_feature = run(self.segment_conv_init, torch.cat((semantic, d, rgb_depth), dim=1))
-        semantic_feature1 = run(self.segment_encoder_layer1, semantic_feature)
-        semantic_feature2 = run(self.segment_encoder_layer2, semantic_feature1)
-        sf2_plus = run(self.cbam_128, torch.cat([rgb_feature2_plus, semantic_feature2], 1))
-        semantic_feature3 = run(self.segment_encoder_layer3, sf2_plus)
-        semantic_feature4 = run(self.segment_encoder_layer4, semantic_feature3)
-        sf4_plus = run(self.cbam_256, torch.cat([rgb_feature4_plus, semantic_feature4], 1))
-        semantic_feature5 = run(self.segment_encoder_layer5, sf4_plus)
-        semantic_feature6 = self.segment_encoder_layer6(semantic_feature5)
-        sf6_plus = self.cbam_512(torch.cat([rgb_feature6_plus, semantic_feature6], 1))
-        semantic_feature7 = self.segment_encoder_layer7(sf6_plus)
-        semantic_feature8 = self.segment_encoder_layer8(semantic_feature7)
-        sf8_plus = self.cbam_1024(torch.cat([rgb_feature8_plus, semantic_feature8], 1))
-        semantic_feature9 = self.segment_encoder_layer9(sf8_plus)
-        semantic_feature10 = self.segment_encoder_layer10(semantic_feature9)
-
-        semantic_fusion1 = rgb_feature10 + semantic_feature10
-        sd1 = self.segment_decoder_layer1(semantic_fusion1)
-        sd2 = self.segment_decoder_layer2(sd1 + semantic_feature8)
-        sd3 = run(self.segment_decoder_layer3, sd2 + semantic_feature6)
-        sd4 = run(self.segment_decoder_layer4, sd3 + semantic_feature4)
-        sd5 = run(self.segment_decoder_layer5, sd4 + semantic_feature2)
-        semantic_output = run(self.segment_decoder_layer6, sd5)
-        semantic_depth, semantic_conf = torch.chunk(semantic_output, 2, dim=1)
-
-        # depth-guided branch
-        sparsed_feature = run(self.depth_conv_init, torch.cat((d, rgb_depth, semantic_depth), dim=1))
-        df1 = run(self.depth_layer1, sparsed_feature)
-        df2 = run(self.depth_layer2, df1)
-        df2_plus = run(self.cbam_192, torch.cat([rgb_feature2_plus, sd4, df2], 1))
-        df3 = run(self.depth_layer3, df2_plus)
-        df4 = run(self.depth_layer4, df3)
-        df4_plus = run(self.cbam_448, torch.cat([rgb_feature4_plus, sd3, df4], 1))
-        df5 = run(self.depth_layer5, df4_plus)
-        df6 = self.depth_layer6(df5)
-        df6_plus = self.cbam_960(torch.cat([rgb_feature6_plus, sd2, df6], 1))
-        df7 = self.depth_layer7(df6_plus)
-        df8 = self.depth_layer8(df7)
-        df8_plus = self.cbam_1984(torch.cat([rgb_feature8_plus, sd1, df8], 1))
-        df9 = self.depth_layer9(df8_plus)
-        df10 = self.depth_layer10(df9)
-
-        fusion1 = semantic_fusion1 + self.decoder_layer0(df10)
-        dd1 = self.decoder_layer1(fusion1)
-        dd2 = self.decoder_layer2(df8 + dd1)
-        dd3 = run(self.decoder_layer3, df6 + dd2)
-        dd4 = run(self.decoder_layer4, df4 + dd3)
-        dd5 = run(self.decoder_layer5, df2 + dd4)
-        depth_output = run(self.decoder_layer6, dd5)
-        d_depth, d_conf = torch.chunk(depth_output, 2, dim=1)
-
-        w_rgb, w_sem, w_d = torch.chunk(
-            self.softmax(torch.cat((rgb_conf, semantic_conf, d_conf), dim=1)), 3, dim=1
-        )
-        fused = w_rgb * rgb_depth + w_d * d_depth + w_sem * semantic_depth
+        weights = self.softmax(torch.cat((conf_c, conf_s, conf_d), dim=1))
+        w_c, w_s, w_d = torch.chunk(weights, 3, dim=1)
+        fused = w_c * depth_c + w_d * depth_d + w_s * depth_s  # summation order fixed: outputs stay bit-exact
 
         # plain NCHW-contiguous outputs whatever the internal layout (1-channel maps: a cheap copy at most)
-        out = {
-            "depth": fused.contiguous(),
-            "rgb_depth": rgb_depth.contiguous(),
-            "semantic_depth": semantic_depth.contiguous(),
-            "d_depth": d_depth.contiguous(),
-            "rgb_conf": w_rgb.contiguous(),
-            "semantic_conf": w_sem.contiguous(),
-            "d_conf": w_d.contiguous(),
+        named = {
+            "depth": fused, "rgb_depth": depth_c, "semantic_depth": depth_s, "d_depth": depth_d,
+            "rgb_conf": w_c, "semantic_conf": w_s, "d_conf": w_d,
         }
+        out = {key: value.contiguous() for key, value in named.items()}
         if return_features:
-            out["feature_s1"] = torch.cat((rgb_feature0_plus, sd5, dd5), 1)
-            out["feature_s2"] = torch.cat((rgb_feature2_plus, sd4, dd4), 1)
+            out["feature_s1"] = torch.cat((colour[0], sem[0], dep[0]), 1)
+            out["feature_s2"] = torch.cat((colour[1], sem[1], dep[1]), 1)
         return out
 
 
@@ -484,9 +499,9 @@ class SemAttNet(nn.Module):
         # full-resolution stage, seeded and anchored with the s2-refined depth (the reference's aliasing)
         x0 = refined_s2
         if self.bitwise_parity:
-            feature_12 = torch.cat((feature_s1, self.upsample(self.dimhalf_s2(feature_s2))), 1)
-            att = self.softmax(self.att_12(feature_12))
-            x0 = refined_s2 * att[:, 0:1] + refined_s2 * att[:, 1:2]
+            coarse_up = self.upsample(self.dimhalf_s2(feature_s2))
+            blend = self.softmax(self.att_12(torch.cat((feature_s1, coarse_up), 1)))
+            x0 = refined_s2 * blend[:, 0:1] + refined_s2 * blend[:, 1:2]
         s1_layers = (self.iter_guide_layer3, self.iter_guide_layer5, self.iter_guide_layer7)
         refined = self._stage(
             feature_s1, s1_layers, self.kernel_conf_layer, self.mask_layer,
