@@ -8,9 +8,9 @@ external layouts onto the model's own keys.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import torch
 from torch import nn
@@ -81,4 +81,18 @@ def contract_of(model: nn.Module | type[nn.Module]) -> ModelContract:
     return contract
 
 
-__all__ = ["CheckpointFilter", "CheckpointMapping", "ModelContract", "contract_of"]
+_Factory = TypeVar("_Factory", bound=Callable[..., nn.Module])
+
+
+def builds(cls: type[nn.Module]) -> Callable[[_Factory], _Factory]:
+    """Decorator recording on a factory the class it builds (``factory.model_class``), so that the registry
+    knows the model's contract without building a model."""
+
+    def mark(factory: _Factory) -> _Factory:
+        factory.model_class = cls  # type: ignore[attr-defined]
+        return factory
+
+    return mark
+
+
+__all__ = ["CheckpointFilter", "builds", "CheckpointMapping", "ModelContract", "contract_of"]

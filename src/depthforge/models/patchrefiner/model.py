@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from depthforge.batch import BOXES, DEPTH, IMAGE, IMAGE_LR
-from depthforge.models.contract import ModelContract
+from depthforge.models.contract import ModelContract, builds
 from depthforge.models.patchrefiner.checkpoint import checkpoint_filter
 from depthforge.models.patchrefiner.fusion import FusionUnet
 from depthforge.models.patchrefiner.roi_align import roi_align
@@ -336,20 +336,9 @@ class PatchRefiner(nn.Module):
         return out
 
 
-_Factory = TypeVar("_Factory", bound=Callable[..., nn.Module])
 
 
-def _builds(cls: type[nn.Module]) -> Callable[[_Factory], _Factory]:
-    """Record on a factory the class it builds, so its contract is known without building a model."""
-
-    def mark(factory: _Factory) -> _Factory:
-        factory.model_class = cls  # type: ignore[attr-defined]
-        return factory
-
-    return mark
-
-
-@_builds(PatchRefiner)
+@builds(PatchRefiner)
 def patchrefiner(
     *,
     min_depth: float = 1e-3,

@@ -23,14 +23,14 @@ Each class declares its :class:`~depthforge.models.contract.ModelContract` (``co
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from depthforge.batch import DEPTH, IMAGE, SEMANTIC, SPARSE
-from depthforge.models.contract import ModelContract
+from depthforge.models.contract import ModelContract, builds
 from depthforge.models.layers import checkpointed, scale_channels, set_weight_memory_format
 from depthforge.models.semattnet.blocks import (
     SAMMAFB,
@@ -514,26 +514,15 @@ class SemAttNet(nn.Module):
         return out
 
 
-_Factory = TypeVar("_Factory", bound=Callable[..., nn.Module])
 
 
-def _builds(cls: type[nn.Module]) -> Callable[[_Factory], _Factory]:
-    """Record on a factory the class it builds, so its contract is known without building a model."""
-
-    def mark(factory: _Factory) -> _Factory:
-        factory.model_class = cls  # type: ignore[attr-defined]
-        return factory
-
-    return mark
-
-
-@_builds(SemAttNetBackbone)
+@builds(SemAttNetBackbone)
 def semattnet_bb(width_mult: float = 1.0, **kwargs: Any) -> SemAttNetBackbone:
     """SemAttNet three-branch backbone alone (reference ``-n bb``; 360,717,636 parameters at width 1)."""
     return SemAttNetBackbone(width_mult=width_mult, **kwargs)
 
 
-@_builds(SemAttNet)
+@builds(SemAttNet)
 def semattnet(width_mult: float = 1.0, **kwargs: Any) -> SemAttNet:
     """Full SemAttNet, backbone + dilated CSPN++ head (reference ``-n sem_att``; 360,957,784 parameters)."""
     return SemAttNet(width_mult=width_mult, **kwargs)

@@ -49,15 +49,15 @@ for tests, the defaults are the published model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from depthforge.batch import DEPTH, IMAGE
-from depthforge.models.contract import ModelContract
+from depthforge.models.contract import ModelContract, builds
 from depthforge.models.layers.beit import Beit
 from depthforge.models.zoedepth.checkpoint import checkpoint_filter
 from depthforge.models.zoedepth.head import Attractor, ConditionalLogBinomial, Projector, SeedBinRegressor
@@ -201,20 +201,9 @@ class ZoeDepth(nn.Module):
         return out
 
 
-_Factory = TypeVar("_Factory", bound=Callable[..., nn.Module])
 
 
-def _builds(cls: type[nn.Module]) -> Callable[[_Factory], _Factory]:
-    """Record on a factory the class it builds, so its contract is known without building a model."""
-
-    def mark(factory: _Factory) -> _Factory:
-        factory.model_class = cls  # type: ignore[attr-defined]
-        return factory
-
-    return mark
-
-
-@_builds(ZoeDepth)
+@builds(ZoeDepth)
 def zoedepth_n(**kwargs: Any) -> ZoeDepth:
     """ZoeDepth-N as PatchRefiner builds it (344,816,746 parameters, 535 state-dict entries by default)."""
     return ZoeDepth(**kwargs)
