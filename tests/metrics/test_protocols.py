@@ -102,3 +102,11 @@ def test_scorer_keeps_rows_and_names() -> None:
     scorer.add(pred[::2, ::2], gt, "b")  # mono-zoe resizes the prediction to the ground truth
     assert [r["name"] for r in scorer.rows] == ["a", "b"]
     assert scorer.compute()["n_images"] == 2
+
+
+def test_table_explains_inf_and_nan() -> None:
+    proto = get_protocol("kitti-penet")
+    plain = proto.format_table({"a": dict.fromkeys(proto.keys, 1.0)})
+    assert "inf:" not in plain and "nan:" not in plain
+    odd = proto.format_table({"a": {**dict.fromkeys(proto.keys, 1.0), "irmse": math.inf, "silog": math.nan}})
+    assert "inf: a prediction of 0" in odd and "nan: no valid ground-truth pixel" in odd

@@ -79,6 +79,12 @@ class Protocol:
         widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
         out = [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in lines]
         out.insert(1, "-+-".join("-" * w for w in widths))
+        cells = [m.get(k, math.nan) for m in rows.values() for k in keys]
+        if any(math.isinf(v) for v in cells):
+            out.append("inf: a prediction of 0 (or below) where the ground truth is valid, in an inverse-depth or "
+                       "log metric")
+        if any(math.isnan(v) for v in cells):
+            out.append("nan: no valid ground-truth pixel, or a metric the protocol does not compute")
         return "\n".join(out)
 
 
