@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except DepthforgeError as exc:
         print(f"depthforge {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"depthforge {args.command}: interrupted", file=sys.stderr)
+        return 130
     except FileNotFoundError as exc:
         print(f"depthforge {args.command}: error: {exc.filename or exc}: file not found", file=sys.stderr)
         return 2

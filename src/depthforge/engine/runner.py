@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -119,9 +121,9 @@ def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool
 
 
 class LastCheckpoint(L.Callback):
-    """``last.ckpt`` for exact resume: after every epoch (once its schedulers have stepped), every N training
-    steps, every T minutes inside long epochs, at the end, and when the run is stopped with Ctrl-C. Written
-    atomically (``AtomicCheckpointIO``)."""
+    """``last.ckpt`` for exact resume: after every epoch (at the first step of the next, once the epoch's
+    schedulers have stepped), every N training steps, every T minutes inside long epochs, at the end, and
+    when the run is stopped with Ctrl-C. Written atomically (``AtomicCheckpointIO``)."""
 
     def __init__(self, path: Path, every_n_train_steps: int | None, every_minutes: float | None) -> None:
         self.path = path
@@ -133,11 +135,44 @@ class LastCheckpoint(L.Callback):
         trainer.save_checkpoint(self.path)  # a collective call: every process makes it
         self._last_save = time.monotonic()
 
+    # Ctrl-C: the first one finishes the current step, writes last.ckpt and stops; a second one stops at once.
+    interrupted = False
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.interrupted = False
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        log.info("stopping after this step and saving %s (Ctrl-C again to stop at once)", self.path)
+
+    def _restore_sigint(self) -> None:
+        previous = getattr(self, "_previous", None)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+            self._previous = None
+
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
-        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
-            return  # the epoch's own checkpoint follows once its validation and schedulers have run
-        due = bool(self.every_n) and trainer.global_step % self.every_n == 0
+        stop = self.interrupted
+        if trainer.world_size > 1:  # every process stops after the same step
+            stop = bool(trainer.strategy.reduce(torch.tensor(float(stop)), reduce_op="max").item())
+        if stop:
+            self.interrupted = True
+            self._save(trainer)
+            trainer.should_stop = True
+            return
+        progress = trainer.fit_loop.epoch_loop.batch_progress
+        if progress.is_last_batch:
+            return  # this epoch's validation and epoch schedulers have not run yet; see below
+        # A finished epoch is saved after the first step of the next one: only then has its validation run
+        # and its epoch schedulers (a plateau scheduler among them) stepped, and Lightning resumes such a
+        # mid-epoch state exactly. A checkpoint at the epoch's very end would miss those steps.
+        due = trainer.current_epoch > 0 and progress.current.processed == 1
+        due = due or (bool(self.every_n) and trainer.global_step % self.every_n == 0)
         if self.every_s and not due:
             due = time.monotonic() - self._last_save >= self.every_s
             if trainer.world_size > 1:  # clocks differ between processes; rank 0 decides for all
@@ -145,56 +180,37 @@ class LastCheckpoint(L.Callback):
         if due:
             self._save(trainer)
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # The previous epoch is complete only now: its validation ran and its epoch schedulers (a plateau
-        # scheduler among them) stepped. A checkpoint written at that epoch's end would miss those steps.
-        if trainer.global_step > 0 and self._done(trainer) == 0:
-            self._save(trainer)
-
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._save(trainer)
-
-    @staticmethod
-    def _done(trainer: L.Trainer) -> int:
-        return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+        self._restore_sigint()
+        if not self.interrupted:
+            self._save(trainer)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
                      exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == "fit":
-            self._save(trainer)
-            log.info("interrupted: saved %s (continue with --resume %s)", self.path, self.path)
+        self._restore_sigint()  # a second Ctrl-C stops at once; the last completed save stands
 
 
 class ProgressBar(TQDMProgressBar):
-    """The training bar counts the epoch like the run does (a stage's epoch offset included) and, after a
-    resume inside an epoch, starts at the resumed position instead of at 0."""
+    """The training bar counts the epoch like the run does (a stage's epoch offset included) and shows the
+    position inside the epoch, also after a resume (Lightning counts ``batch_idx`` from 0 again)."""
 
     def __init__(self, epoch_offset: int = 0) -> None:
         super().__init__(refresh_rate=1)
         self.epoch_offset = epoch_offset
 
-    @staticmethod
-    def _done(trainer: L.Trainer) -> int:
-        return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
-
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
-        if self._done(trainer):  # a resume inside an epoch does not start that epoch again
+        if trainer.fit_loop.epoch_loop.restarting:  # a resume inside an epoch does not start that epoch again
             self.on_train_epoch_start(trainer)
 
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
         super().on_train_epoch_start(trainer, *args)
-        bar, done = self.train_progress_bar, self._done(trainer)
-        bar.set_description(f"Epoch {trainer.current_epoch + self.epoch_offset}")
-        if done:  # resumed inside this epoch
-            bar.initial = bar.n = done
-            bar.set_description(f"Epoch {trainer.current_epoch + self.epoch_offset} (resumed at batch {done})")
-            bar.refresh()
+        self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch + self.epoch_offset}")
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
-        # Lightning counts batch_idx from 0 again after a resume; the progress counter knows the position.
-        super().on_train_batch_end(trainer, pl_module, outputs, batch, self._done(trainer) - 1)
+        done = int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, done - 1)
 
 
 def _wandb_logger(cfg: Config, run_dir: Path) -> Any:
@@ -235,4 +251,8 @@ def train(cfg: Config, datamodule: EngineDataModule | None = None) -> Path:
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
         trainer.fit(module, datamodule=dm, ckpt_path=cfg.run.resume)
+    last = next((c for c in trainer.callbacks if isinstance(c, LastCheckpoint)), None)  # type: ignore[attr-defined]
+    if last is not None and last.interrupted:
+        log.info("interrupted: saved %s; continue with: depthforge train --resume %s", last.path, last.path)
+        raise KeyboardInterrupt
     return run_dir
