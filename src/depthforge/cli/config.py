@@ -53,7 +53,6 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _owned(cfg: Any) -> list[tuple[str, Any]]:
     """(section name, validated dataclass) of each owned section that has an owner here."""
-    from depthforge.config.loader import from_dict
     from depthforge.data.registry import dataset_options
     from depthforge.registry import model_contract
     from depthforge.tasks import get_task
@@ -61,10 +60,8 @@ def _owned(cfg: Any) -> list[tuple[str, Any]]:
     sections: list[tuple[str, Any]] = []
     task_name = cfg.task.name or (model_contract(cfg.model.name).task if cfg.model.name else "")
     if task_name:
-        task = get_task(task_name)
-        sections.append(("task.loss", from_dict(task.loss_config, cfg.task.loss, where="config.task.loss")))
-        sections.append(("task.options", from_dict(task.options_config, cfg.task.options,
-                                                   where="config.task.options")))
+        loss, options, _ = get_task(task_name).parse(cfg, None)
+        sections += [("task.loss", loss), ("task.options", options)]
     if cfg.data.dataset:
         sections.append(("data.options", dataset_options(cfg.data.dataset, cfg.data.options)))
     return sections

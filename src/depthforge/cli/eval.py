@@ -173,7 +173,6 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     print(f"{name}: {n_images} images")
     print(protocol.format_table({"mean": summary}))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         rows = [{"gt": r.pop("name"), "pred": r.pop("pred"), **r} for r in scorer.rows]
         with open(args.out / "per_image.csv", "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))

@@ -63,14 +63,7 @@ def check_sections(cfg: Config) -> None:
     contract = _check_model(cfg) if cfg.model.name else None
     task_name = cfg.task.name or (contract.task if contract is not None else "")
     if task_name:
-        task = get_task(task_name)
-        from_dict(task.loss_config, cfg.task.loss, where="config.task.loss")
-        from_dict(task.options_config, cfg.task.options, where="config.task.options")
-        if cfg.eval.protocol and cfg.eval.protocol not in task.protocols:
-            raise ConfigError(f"eval.protocol={cfg.eval.protocol} is not a {task_name} protocol; choose one of "
-                              f"{', '.join(task.protocols)}")
-        if contract is not None and contract.task != task_name:
-            raise ConfigError(f"task.name={task_name} but model {cfg.model.name!r} is a {contract.task} model")
+        get_task(task_name).parse(cfg, contract.task if contract is not None else None)
     elif cfg.task.loss or cfg.task.options:
         raise ConfigError("task.loss / task.options are set but no task is selected (task.name or model.name)")
     if cfg.data.dataset:

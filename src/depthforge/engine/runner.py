@@ -158,8 +158,10 @@ class LastCheckpoint(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         stop = self.interrupted
-        if trainer.world_size > 1:  # every process stops after the same step
-            stop = bool(trainer.strategy.reduce(torch.tensor(float(stop)), reduce_op="max").item())
+        overdue = bool(self.every_s) and time.monotonic() - self._last_save >= self.every_s
+        if trainer.world_size > 1:  # one collective: every process stops and saves after the same step
+            flags = torch.tensor([float(stop), float(overdue)], device=pl_module.device)
+            stop, overdue = (bool(v) for v in trainer.strategy.reduce(flags, reduce_op="max").tolist())
         if stop:
             self.interrupted = True
             self._save(trainer)
@@ -172,11 +174,7 @@ class LastCheckpoint(L.Callback):
         # and its epoch schedulers (a plateau scheduler among them) stepped, and Lightning resumes such a
         # mid-epoch state exactly. A checkpoint at the epoch's very end would miss those steps.
         due = trainer.current_epoch > 0 and progress.current.processed == 1
-        due = due or (bool(self.every_n) and trainer.global_step % self.every_n == 0)
-        if self.every_s and not due:
-            due = time.monotonic() - self._last_save >= self.every_s
-            if trainer.world_size > 1:  # clocks differ between processes; rank 0 decides for all
-                due = bool(trainer.strategy.broadcast(due, src=0))
+        due = due or overdue or (bool(self.every_n) and trainer.global_step % self.every_n == 0)
         if due:
             self._save(trainer)
 

@@ -44,17 +44,24 @@ class Task:
     """Validation metric that picks the best checkpoint unless the config names one."""
 
     def __init__(self, cfg: Config, contract: ModelContract) -> None:
-        if contract.task != self.name:
-            raise ConfigError(f"task.name={self.name} but model {cfg.model.name!r} is a {contract.task} model")
         self.cfg = cfg
         self.contract = contract
-        self.loss_cfg: Any = from_dict(self.loss_config, cfg.task.loss, where="task.loss")
-        self.options: Any = from_dict(self.options_config, cfg.task.options, where="task.options")
-        name = cfg.eval.protocol or self.protocols[0]
-        if name not in self.protocols:
-            raise ConfigError(f"eval.protocol={name} is not a {self.name} protocol; choose one of "
-                              f"{', '.join(self.protocols)}")
-        self.protocol: Protocol = get_protocol(name)
+        self.loss_cfg, self.options, self.protocol = self.parse(cfg, contract.task)
+
+    @classmethod
+    def parse(cls, cfg: Config, model_task: str | None) -> tuple[Any, Any, Protocol]:
+        """Validate the config's sections this task owns: (loss options, task options, protocol).
+
+        ``model_task``: the task the model's contract declares (``None``: no model named)."""
+        if model_task is not None and model_task != cls.name:
+            raise ConfigError(f"task.name={cls.name} but model {cfg.model.name!r} is a {model_task} model")
+        loss = from_dict(cls.loss_config, cfg.task.loss, where="config.task.loss")
+        options = from_dict(cls.options_config, cfg.task.options, where="config.task.options")
+        name = cfg.eval.protocol or cls.protocols[0]
+        if name not in cls.protocols:
+            raise ConfigError(f"eval.protocol={name} is not a {cls.name} protocol; choose one of "
+                              f"{', '.join(cls.protocols)}")
+        return loss, options, get_protocol(name)
 
     @property
     def train_metrics(self) -> bool:
