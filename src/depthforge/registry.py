@@ -62,6 +62,12 @@ _BUILTIN: dict[str, BuiltinModel] = {
          "reassemble_channels": [8, 16, 32, 32], "features": 16, "head_features": 8, "n_bins": 8,
          "bin_embedding_dim": 8, "process_shape": [64, 64]},
     ),
+    "patchrefiner_semi": BuiltinModel(
+        "depthforge.models.patchrefiner.semi:patchrefiner_semi",
+        {"embed_dim": 32, "depth": 4, "num_heads": 2, "pretrain_grid": 4, "num_classes": 10,
+         "reassemble_channels": [8, 16, 32, 32], "features": 16, "head_features": 8, "n_bins": 8,
+         "bin_embedding_dim": 8, "process_shape": [64, 64]},
+    ),
 }
 
 # Per family, ``"module:function"`` of ``describe_state_dict(state) -> (name, kwargs) | None``: only a family

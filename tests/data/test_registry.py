@@ -24,14 +24,14 @@ def _options(tree: KittiTree, **kw) -> dict:
 
 def test_registry_imports_no_dataset_code() -> None:
     code = ("import sys, depthforge.data.registry as r\n"
-            "assert r.list_datasets() == ['kitti']\n"
+            "assert r.list_datasets() == ['cityscapes', 'kitti', 'u4k']\n"
             "print(sorted(m for m in sys.modules if m.startswith('depthforge.data.') or m == 'torch'))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['depthforge.data.registry']"
 
 
 def test_list_and_unknown_dataset() -> None:
-    assert list_datasets() == ["kitti"]
+    assert list_datasets() == ["cityscapes", "kitti", "u4k"]
     with pytest.raises(ConfigError, match="unknown dataset 'kiti'; did you mean 'kitti'"):
         dataset_options("kiti", {})
     with pytest.raises(ConfigError, match="unknown dataset 'kiti'; did you mean 'kitti'"):

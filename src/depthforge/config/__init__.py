@@ -1,4 +1,5 @@
-"""Configuration: YAML with ``_base_`` inheritance, dotted overrides and typed validation."""
+"""Configuration: YAML with ``_base_`` inheritance, dotted overrides and typed validation;
+mmengine-style Python configs are read (never executed) by :mod:`depthforge.config.pyconfig`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from depthforge.config.loader import dump_yaml, from_dict, load_yaml, merge, parse_overrides, to_dict
+from depthforge.config.pyconfig import dump_pyconfig, load_pyconfig, parse_cfg_options
 from depthforge.config.schema import Config, metric_mode
 from depthforge.errors import ConfigError
 
@@ -16,12 +18,15 @@ __all__ = [
     "Config",
     "build_config",
     "check_sections",
+    "dump_pyconfig",
     "dump_yaml",
     "from_dict",
     "load_config",
+    "load_pyconfig",
     "load_yaml",
     "merge",
     "metric_mode",
+    "parse_cfg_options",
     "parse_overrides",
     "to_dict",
 ]
@@ -70,7 +75,8 @@ def check_sections(cfg: Config) -> None:
         from depthforge.data.registry import dataset_options
 
         options = dataset_options(cfg.data.dataset, cfg.data.options)
-        crop = getattr(options, "crop_size", None)
+        # Datasets that resize their crops to a process shape (PatchRefiner) are checked at that shape.
+        crop = getattr(options, "process_shape", None) or getattr(options, "crop_size", None)
         if contract is not None and crop is not None:
             problem = contract.check_size(int(crop[0]), int(crop[1]), "training crop")
             if problem:

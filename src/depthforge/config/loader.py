@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,9 @@ T = TypeVar("T")
 
 BASE_KEY = "_base_"
 DELETE_KEY = "_delete_"
+
+# a Python float literal with a dot or an exponent: YAML 1.1 reads ``7e-2`` (no dot) as a string
+_FLOAT_LITERAL = re.compile(r"[+-]?(?:(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)", re.ASCII)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -92,6 +96,8 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        if isinstance(value, str) and value == raw.strip() and _FLOAT_LITERAL.fullmatch(value):
+            value = float(value)  # unquoted 7e-2 means a number, as it does on the Python side
         node = out
         parts = key.split(".")
         for part in parts[:-1]:

@@ -14,6 +14,16 @@ from depthforge.errors import ConfigError
 
 
 @dataclass
+class WeightsConfig:
+    path: str
+    """A checkpoint file (official layouts included; the model's contract maps it)."""
+    target: str = ""
+    """Dotted sub-module that receives it (``student_model``); empty: the whole model."""
+    strict: bool = True
+    """Every key of the receiving part must be present with its shape."""
+
+
+@dataclass
 class ModelConfig:
     name: str = ""
     """Registered variant (``depthforge.list_models()``)."""
@@ -23,6 +33,8 @@ class ModelConfig:
     """Parameter-name prefixes that are not trained, e.g. ``[backbone.]``."""
     freeze_bn_stats: bool = False
     """Keep BatchNorm statistics of frozen parts fixed (some references keep updating them: False)."""
+    weights: list[WeightsConfig] = field(default_factory=list)
+    """Checkpoints loaded in order when the model is built for training (a coarse model, then a refiner)."""
 
 
 @dataclass
@@ -85,6 +97,16 @@ class SchedulerConfig:
     step_size: int = 10
     pct_start: float = 0.3
     max_lr: float | None = None
+    """``onecycle``: peak learning rate; empty: each parameter group's own learning rate."""
+    div_factor: float = 25.0
+    """``onecycle``: the cycle starts at max_lr / div_factor."""
+    final_div_factor: float = 1e4
+    """``onecycle``: it ends at max_lr / (div_factor * final_div_factor)."""
+    three_phase: bool = False
+    cycle_momentum: bool = True
+    """``onecycle``: cycle momentum (Adam's beta1) inversely to the learning rate."""
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
 
 
 @dataclass
@@ -105,6 +127,8 @@ class TrainerConfig:
     limit_train_batches: float | int = 1.0
     limit_val_batches: float | int = 1.0
     num_sanity_val_steps: int = 0
+    accumulate_grad_batches: int = 1
+    """Micro-batches per optimiser step (their losses are averaged, as DDP averages processes)."""
     progress_bar: bool = True
 
 
@@ -126,6 +150,11 @@ class LoggingConfig:
     wandb: bool = False
     wandb_project: str = "depthforge"
     wandb_mode: Literal["offline", "online", "disabled"] = "offline"
+    wandb_name: str = ""
+    """Run name shown by W&B; empty: ``run.name``."""
+    wandb_tags: list[str] = field(default_factory=list)
+    csv: bool = True
+    """Write ``csv/metrics.csv`` with every logged scalar."""
 
 
 @dataclass

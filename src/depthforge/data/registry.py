@@ -29,6 +29,8 @@ class _Entry(NamedTuple):
 
 _DATASETS: dict[str, _Entry] = {
     "kitti": _Entry("depthforge.data.kitti:KittiOptions", "depthforge.data.kitti:build_kitti"),
+    "u4k": _Entry("depthforge.data.u4k:U4KOptions", "depthforge.data.u4k:build_u4k"),
+    "cityscapes": _Entry("depthforge.data.cityscapes:CityscapesOptions", "depthforge.data.cityscapes:build_cityscapes"),
 }
 
 

@@ -121,7 +121,7 @@ def evaluate(cfg: Config, model: torch.nn.Module, split: str = "val", val_result
     index = 0
     for batch in tqdm(_loader(cfg, split), desc="evaluate", unit="img"):
         batch = _to(batch, device)
-        pred = task.prediction(model(batch))
+        pred = task.prediction(task.evaluate(model, batch))
         scorer.add_batch(pred, batch, lambda i: task.score_extras(batch, i))
         if val_results is not None:
             from depthforge.viz import save_png

@@ -137,7 +137,7 @@ class EngineModule(L.LightningModule):
         self._val_t0 = time.perf_counter()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        pred = self.task.prediction(self.model(batch))
+        pred = self.task.prediction(self.task.evaluate(self.model, batch))
         keep = batch[PAD] == 0 if PAD in batch else torch.ones(pred.shape[0], dtype=torch.bool)
         # Repeated samples only pad a process's shard; they are never scored.
         self.val_scores.add_batch(pred, batch, lambda i: self.task.score_extras(batch, i), keep)
@@ -219,7 +219,9 @@ class EngineModule(L.LightningModule):
             max_lr = [g["lr"] for g in groups] if sch.max_lr is None else sch.max_lr
             scheduler = torch.optim.lr_scheduler.OneCycleLR(
                 optimizer, max_lr=max_lr, total_steps=int(self.trainer.estimated_stepping_batches),
-                pct_start=sch.pct_start)
+                pct_start=sch.pct_start, div_factor=sch.div_factor, final_div_factor=sch.final_div_factor,
+                three_phase=sch.three_phase, cycle_momentum=sch.cycle_momentum,
+                base_momentum=sch.base_momentum, max_momentum=sch.max_momentum)
         elif sch.name == "step":
             scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=sch.step_size, gamma=sch.factor)
         else:

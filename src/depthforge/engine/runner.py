@@ -86,6 +86,10 @@ def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool
         from lightning.pytorch.loggers import TensorBoardLogger
 
         loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
+    if cfg.logging.csv:
+        from lightning.pytorch.loggers import CSVLogger
+
+        loggers.append(CSVLogger(save_dir=str(run_dir), name="csv", version=""))
     if cfg.logging.wandb:
         loggers.append(_wandb_logger(cfg, run_dir))
     if fit and loggers:
@@ -116,6 +120,7 @@ def build_trainer(cfg: Config, module: EngineModule, run_dir: Path, *, fit: bool
         use_distributed_sampler=False,  # the keyed sampler shards by rank itself
         limit_train_batches=t.limit_train_batches,
         limit_val_batches=t.limit_val_batches,
+        accumulate_grad_batches=t.accumulate_grad_batches,
         plugins=[AtomicCheckpointIO()],
     )
 
@@ -218,18 +223,35 @@ def _wandb_logger(cfg: Config, run_dir: Path) -> Any:
     except ImportError:
         raise ConfigError("logging.wandb=true needs the wandb package: pip install 'depthforge[wandb]'") from None
     os.environ.setdefault("WANDB_MODE", cfg.logging.wandb_mode)  # offline unless asked otherwise
-    return WandbLogger(project=cfg.logging.wandb_project, name=cfg.run.name, save_dir=str(run_dir),
+    return WandbLogger(project=cfg.logging.wandb_project, name=cfg.logging.wandb_name or cfg.run.name,
+                       tags=list(cfg.logging.wandb_tags) or None, save_dir=str(run_dir),
                        offline=cfg.logging.wandb_mode == "offline")
 
 
 def build_module(cfg: Config) -> EngineModule:
     module = EngineModule(cfg)
+    if not cfg.run.resume:  # a resume restores every weight from its own checkpoint
+        load_initial_weights(module.model, cfg)
     if cfg.run.load_from:
         from depthforge.checkpoint import load_checkpoint
 
         info = load_checkpoint(module.model, cfg.run.load_from)
         log.info("initialised weights from %s (%s)", cfg.run.load_from, info)
     return module
+
+
+def load_initial_weights(model: torch.nn.Module, cfg: Config) -> None:
+    """``model.weights`` in order, each into its target sub-module."""
+    from depthforge.checkpoint import load_checkpoint
+
+    for w in cfg.model.weights:
+        try:
+            part = model.get_submodule(w.target) if w.target else model
+        except AttributeError:
+            raise ConfigError(f"model.weights: {cfg.model.name} has no sub-module {w.target!r}") from None
+        info = load_checkpoint(part, w.path, strict=w.strict)
+        log.info("initialised %s from %s (%s layout, %d entries)", w.target or "the model", w.path,
+                 info.get("layout"), info.get("loaded", 0))
 
 
 def train(cfg: Config, datamodule: EngineDataModule | None = None) -> Path:
@@ -248,6 +270,9 @@ def train(cfg: Config, datamodule: EngineDataModule | None = None) -> Path:
         # Library-internal deprecation and a resume's expected non-empty checkpoint folder: noise to users.
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+        # Small epochs and frozen parts (a coarse branch, a teacher) kept in eval mode by design.
+        warnings.filterwarnings("ignore", message=r"The number of training batches .* is smaller than the logging")
+        warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
         trainer.fit(module, datamodule=dm, ckpt_path=cfg.run.resume)
     last = next((c for c in trainer.callbacks if isinstance(c, LastCheckpoint)), None)  # type: ignore[attr-defined]
     if last is not None and last.interrupted:

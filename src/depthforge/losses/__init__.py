@@ -12,7 +12,10 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from depthforge.losses.ranking import edge_ranking_loss as edge_ranking_loss
 from depthforge.losses.silog import silog_loss as silog_loss
+from depthforge.losses.ssi import scale_and_shift as scale_and_shift
+from depthforge.losses.ssi import ssi_loss as ssi_loss
 
 Criterion = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 

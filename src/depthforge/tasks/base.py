@@ -78,6 +78,10 @@ class Task:
         raise NotImplementedError
 
     # --- evaluation -------------------------------------------------------------------------------
+    def evaluate(self, model: torch.nn.Module, batch: Mapping[str, Any]) -> Mapping[str, torch.Tensor]:
+        """The model's output on an evaluation batch (a family may evaluate otherwise than it trains)."""
+        return model(batch)
+
     def prediction(self, out: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The output that is scored and saved (N x 1 x H x W metres)."""
         return out["depth"]

@@ -199,6 +199,10 @@ class PatchRefiner(nn.Module):
         coarse_maps, coarse_depth = self.coarse_roi(maps, depth, rois)
         return self.refine(image, coarse_maps, coarse_depth)
 
+    def reference_state_dict(self) -> dict[str, torch.Tensor]:
+        """What the reference's training checkpoints hold: every entry but the frozen coarse branch's (582)."""
+        return {k: v for k, v in self.state_dict().items() if "coarse_branch." not in k}
+
     # -- tiled inference ------------------------------------------------------------------------------------
 
     def _tile_predictions(
@@ -334,8 +338,6 @@ class PatchRefiner(nn.Module):
             out["tile_fine_depth"] = torch.stack([f for _, _, f in record])[:, None]
             out["tile_corners"] = torch.tensor([[t.raw_y, t.raw_x] for t, _, _ in record], dtype=torch.int64)
         return out
-
-
 
 
 @builds(PatchRefiner)

@@ -200,7 +200,9 @@ class ZoeDepth(nn.Module):
             out.update(x_d0=x_d0, r4=r4, r3=r3, r2=r2, r1=r1, out_conv=midas.out_conv)
         return out
 
-
+    def reference_state_dict(self) -> dict[str, torch.Tensor]:
+        """What the reference's coarse-pretraining checkpoints hold: every entry, unprefixed (535)."""
+        return dict(self.state_dict())
 
 
 @builds(ZoeDepth)
