@@ -91,17 +91,15 @@ def test_guide_sequence_with_tiny_configs(guide_data: Path, tmp_path: Path, proc
         assert len(list(vis.glob("eval_*.csv"))) == 1 and len(list(vis.glob("eval_*.json"))) == 1
     out = _bash(ws, "dist_test.sh", CS_TEST.format(n=processes))
     assert "protocol: cityscapes-pr" in out and "f1_score" in out
+    if processes == 1:
+        _user_images(ws, guide_data)
 
 
-@pytest.mark.slow
-def test_user_images_with_test_type_general(guide_data: Path, tmp_path: Path) -> None:
+def _user_images(ws: Path, data: Path) -> None:
     """The guide's command for the user's own images (single process, r32 on a 2x2 tiling)."""
-    ws = _workspace(tmp_path, guide_data)
-    _bash(ws, "dist_train.sh", TRAIN[0].format(n=1))
-    _bash(ws, "dist_train.sh", TRAIN[1].format(n=1))
     examples = ws / "examples"
     examples.mkdir()
-    for image in sorted(guide_data.glob("cityscapes/leftImg8bit/val/*/*.png"))[:2]:
+    for image in sorted(data.glob("cityscapes/leftImg8bit/val/*/*.png"))[:2]:
         (examples / image.name).symlink_to(image)
     res = subprocess.run(
         [sys.executable, "tools/test.py", "configs/patchrefiner_zoedepth/pr_u4k_tiny.py", "--ckp-path",

@@ -115,7 +115,7 @@ def _train(argv: list[str] | None) -> int:
         "run": {"work_dir": str(work_dir), "name": log_name},
         "trainer": {"seed": args.seed},
         "logging": {"wandb": False},
-    }
+    }  # W&B's project is the config's own ``project`` (translated)
     if world > 1:
         extra["trainer"].update(devices=local_world, num_nodes=max(world // local_world, 1))
     if args.amp:
@@ -137,7 +137,15 @@ def _train(argv: list[str] | None) -> int:
             extra["logging"].update(wandb=True, wandb_name=f"{log_name}_{stamp}",
                                     wandb_tags=[t for t in args.tags.split(",") if t])
     cfg, ref = load_reference_config(config, args.cfg_options, extra)
-    cfg.logging.wandb_project = str(ref.get("project", "patchrefiner"))
+    saved = run_dir / "config.yaml"
+    if args.resume and saved.is_file():  # the run continues with its own settings, or not at all
+        from depthforge.cli.train import config_changes
+        from depthforge.config import build_config, load_yaml
+
+        changed = config_changes(build_config(load_yaml(saved)), cfg)
+        if changed:
+            raise ConfigError(f"--resume: the command changes the run's config ({changed}); run the command "
+                              f"that started {run_dir}")
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(run_dir / f"{stamp}.log")
@@ -315,7 +323,7 @@ def _test(argv: list[str] | None) -> int:
             infer = getattr(model, "infer", None)
             if infer is not None:
                 canvas = infer(image, mode=args.cai_mode, patch_split_num=split, process_num=args.process_num,
-                               seed=args.seed, output="process")["depth"]
+                               seed=args.seed, output="process", progress=rank == 0)["depth"]
             else:  # a coarse model sees the whole image at the process shape
                 lr = F.interpolate(image, size=getattr(model, "process_shape", (384, 512)), mode="bilinear",
                                    align_corners=True)

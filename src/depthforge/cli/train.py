@@ -54,15 +54,20 @@ def _resumed_config(args: argparse.Namespace, overrides: dict[str, Any]) -> Conf
     saved = build_config(load_yaml(saved_path))
     requested = merge(load_yaml(args.config), overrides) if args.config else merge(to_dict(saved), overrides)
     wanted = build_config(requested)
+    changed = config_changes(saved, wanted)
+    if changed and not args.override_run:
+        raise ConfigError(f"--resume {args.resume}: the command changes the run's config ({changed}); "
+                          "drop the change, or pass --override-run to apply it")
+    return wanted if changed else build_config(merge(to_dict(saved), {"run": overrides.get("run", {})}))
+
+
+def config_changes(saved: Config, wanted: Config) -> str:
+    """The settings that differ between a run's config and a resumption's ('' when none), for a message."""
     old, new = _flat(to_dict(saved)), _flat(to_dict(wanted))
     changed = [k for k in sorted(set(old) | set(new))
                if old.get(k) != new.get(k) and not k.startswith(_RUNTIME_KEYS)]
-    if changed and not args.override_run:
-        shown = "; ".join(f"{k}: run {old.get(k)!r}, now {new.get(k)!r}" for k in changed[:4])
-        more = f" (+{len(changed) - 4} more)" if len(changed) > 4 else ""
-        raise ConfigError(f"--resume {args.resume}: the command changes the run's config ({shown}{more}); "
-                          "drop the change, or pass --override-run to apply it")
-    return wanted if changed else build_config(merge(to_dict(saved), {"run": overrides.get("run", {})}))
+    shown = "; ".join(f"{k}: run {old.get(k)!r}, now {new.get(k)!r}" for k in changed[:4])
+    return shown + (f" (+{len(changed) - 4} more)" if len(changed) > 4 else "")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -70,6 +70,10 @@ class EngineModule(L.LightningModule):
         # Lightning leaves modules in the mode it finds them and restores that mode after each
         # validation, so applying the BatchNorm policy once here is enough.
         self.train()
+        # Lightning restores a resumed loader's position when it first sets up the training data. A schedule
+        # sized by ``estimated_stepping_batches`` (OneCycle) sets the data up earlier, before the checkpoint
+        # is restored, and the position would be lost: restore it now, before the first batch is drawn.
+        self.trainer.fit_loop._load_combined_loader_states()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.model(batch)

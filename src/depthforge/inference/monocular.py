@@ -85,7 +85,7 @@ class MonocularPredictor:
         if isinstance(self.model, PatchRefiner):
             try:
                 depth = self.model.infer(x, mode=self.mode, patch_split_num=self.patch_split_num,
-                                         process_num=self.process_num, fit=self.fit)["depth"]
+                                         process_num=self.process_num, fit=self.fit, progress=True)["depth"]
             except ValueError as exc:  # e.g. a tiling that does not fit the image
                 raise DataError(name, str(exc)) from None
         else:

@@ -244,6 +244,7 @@ class PatchRefiner(nn.Module):
         fit: str = "error",
         chunk_size: int = 1,
         return_tiles: bool = False,
+        progress: bool = False,
     ) -> dict[str, torch.Tensor]:
         """Depth of one whole image by tiling (modes ``m1``, ``m2``, ``r<N>``; see :mod:`.tiling`).
 
@@ -264,7 +265,7 @@ class PatchRefiner(nn.Module):
 
         Returns ``depth`` (1 x 1 x ..., float32) and ``coarse_depth`` (1 x 1 x process shape); with
         ``return_tiles`` also ``tile_depth`` and ``tile_fine_depth`` (K x 1 x process shape, in processing
-        order) and ``tile_corners`` (K x 2 raw top-left corners).
+        order) and ``tile_corners`` (K x 2 raw top-left corners). ``progress`` shows a bar over the tiles.
         """
         if not torch.is_tensor(image) or image.dim() != 4 or image.shape[:2] != (1, 3):
             shape = tuple(image.shape) if torch.is_tensor(image) else type(image).__name__
@@ -298,11 +299,20 @@ class PatchRefiner(nn.Module):
             )
         coarse = self.coarse_forward(image_lr.to(device=param.device, dtype=dtype))
         record: list[tuple[Tile, torch.Tensor, torch.Tensor]] = []
+        total = split[0] * split[1]
+        if kind != "m1":
+            total += sum(len(g) for g in shifted_grids(cfg))
+        if kind == "r":
+            total += rounds_total // process_num * process_num
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=f"tiles ({mode})", unit="tile", leave=False, disable=not progress)
 
         def predictions(tiles: Sequence[Tile]) -> Iterator[tuple[Tile, torch.Tensor]]:
             for tile, depth, fine in self._tile_predictions(image, tiles, cfg, coarse, chunk_size):
                 if return_tiles:
                     record.append((tile, depth, fine))
+                bar.update(1)
                 yield tile, depth
 
         ph, pw = self.process_shape
@@ -326,6 +336,7 @@ class PatchRefiner(nn.Module):
                 for tile, depth in predictions(random_tiles(rng, cfg, process_num)):
                     up = F.interpolate(depth[None, None], size=(th, tw))[0, 0]  # nearest, as the reference
                     canvas.update(up, raw_mask, tile.raw_y, tile.raw_x)
+        bar.close()
         result = canvas.average[None, None]
         if output == "input":
             if tuple(result.shape[-2:]) != cfg.image_shape:
