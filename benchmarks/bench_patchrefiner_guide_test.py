@@ -65,7 +65,7 @@ def main() -> None:
         print("$", " ".join(command))
         t0 = time.perf_counter()
         res = subprocess.run(command, cwd=ws, env={**os.environ, "PYTHON": sys.executable}, capture_output=True,
-                             text=True)
+                             text=True, check=False)
         wall = time.perf_counter() - t0
         print(res.stdout.strip())
         if res.returncode:

@@ -1,39 +1,13 @@
-# Coarse ZoeDepth on UnrealStereo4K (PatchFusion's recipe, used by PatchRefiner): the whole image at 384x512
-# against full-resolution ground truth, 24 epochs from the ZoeDepth-N weights.
+# Coarse ZoeDepth on UnrealStereo4K (PatchFusion's recipe, used by PatchRefiner): 24 epochs at lr 2e-4.
 _base_ = [
     '../_base_/datasets/u4k.py',
     '../_base_/datasets/general_dataset.py',
     '../_base_/run_time.py',
-    '../_base_/zoedepth_n.py',
+    '../_base_/coarse_pretrain_zoedepth.py',
 ]
 
-min_depth = 1e-3
-max_depth = 80
-
-model = dict(
-    type='BaselinePretrain',
-    min_depth=min_depth,
-    max_depth=max_depth,
-    target='coarse',
-    coarse_branch=dict(zoe_depth_config, min_depth=min_depth, max_depth=max_depth,
-                       pretrained_resource='local::./work_dir/ZoeDepthv1.pt'),
-    sigloss=dict(type='SILogLoss'))
-
 project = 'patchfusion'
-
 train_cfg = dict(max_epochs=24, val_interval=2, save_checkpoint_interval=24, log_interval=100,
                  train_log_img_interval=500, val_log_img_interval=50, val_type='epoch_base', eval_start=0)
-
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=0.0002, weight_decay=0.01),
-    clip_grad=dict(type='norm', max_norm=0.1, norm_type=2),
-    paramwise_cfg=dict(bypass_duplicate=True,
-                       custom_keys={'coarse_branch.core': dict(lr_mult=0.1, decay_mult=1.0)}))
-
-param_scheduler = dict(cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=1,
-                       final_div_factor=10000, pct_start=0.5, three_phase=False)
-
-convert_syncbn = True
-find_unused_parameters = True
-
+optim_wrapper = dict(optimizer=dict(lr=0.0002))
 train_dataloader = dict(dataset=dict(transform_cfg=dict(image_raw_shape=[2160, 3840])))

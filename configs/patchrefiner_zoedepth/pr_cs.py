@@ -4,51 +4,21 @@ _base_ = [
     '../_base_/datasets/cityscapes.py',
     '../_base_/datasets/general_dataset.py',
     '../_base_/run_time.py',
-    '../_base_/zoedepth_n.py',
+    '../_base_/patchrefiner_zoedepth.py',
 ]
 
-min_depth = 1e-3
 max_depth = 250
-zoe_depth_config = dict(zoe_depth_config, min_depth=min_depth, max_depth=max_depth)
 
 model = dict(
-    type='PatchRefiner',
     config=dict(
         image_raw_shape=[1024, 2048],
-        patch_process_shape=[384, 512],
         patch_raw_shape=[256, 512],
-        patch_split_num=[4, 4],
-        fusion_feat_level=6,
-        min_depth=min_depth,
         max_depth=max_depth,
-        pretrain_coarse_model='./work_dir/zoedepth/cs/coarse_pretrain/checkpoint_05.pth',
-        strategy_refiner_target='offset_coarse',
-        coarse_branch=zoe_depth_config,
-        refiner=dict(
-            fine_branch=zoe_depth_config,
-            fusion_model=dict(type='FusionUnet',
-                              input_chl=[32 * 2] + [256 * 2] * 5,
-                              temp_chl=[32] + [256] * 5,
-                              dec_chl=[256] * 4 + [32])),
-        sigloss=dict(type='SILogLoss'),
-        pretrained=None,
-        pre_norm_bbox=True))
-
-project = 'patchrefiner'
+        coarse_branch=dict(max_depth=max_depth),
+        refiner=dict(fine_branch=dict(max_depth=max_depth)),
+        pretrain_coarse_model='./work_dir/zoedepth/cs/coarse_pretrain/checkpoint_05.pth'))
 
 train_cfg = dict(max_epochs=5, val_interval=1, save_checkpoint_interval=5, log_interval=100,
                  train_log_img_interval=1000, val_log_img_interval=50, val_type='epoch_base', eval_start=0)
-
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=0.000161, weight_decay=0.01),
-    clip_grad=dict(type='norm', max_norm=0.1, norm_type=2),
-    paramwise_cfg=dict(bypass_duplicate=True,
-                       custom_keys={'refiner_fine_branch.core': dict(lr_mult=0.1, decay_mult=1.0)}))
-
-param_scheduler = dict(cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=2,
-                       final_div_factor=100, pct_start=0.3, three_phase=False)
-
-convert_syncbn = True
-find_unused_parameters = True
 
 train_dataloader = dict(dataset=dict(transform_cfg=dict(image_raw_shape=[1024, 2048])))

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from depthforge.batch import IMAGE, IMAGE_LR, NAME
-from depthforge.data.samples import GTSample, list_files
+from depthforge.data.samples import GTSample, list_files, split_rows
 from depthforge.data.u4k import (
     KeyedDataset,
     PatchRefinerDataOptions,
@@ -150,30 +150,17 @@ def read_split(root: PathLike, path: PathLike) -> list[CityscapesSample]:
     The camera JSON is the image path with ``leftImg8bit`` -> ``camera`` and ``.png`` -> ``.json``; the
     gtFine colour map the disparity path with ``disparity`` -> ``gtFine`` and ``.png`` -> ``_color.png``.
     """
-    r, p = Path(root), Path(path)
-    try:
-        lines = p.read_text().splitlines()
-    except FileNotFoundError:
-        raise DataError(p, "split file not found") from None
-    except OSError as exc:
-        raise DataError(p, f"cannot read split file ({exc.strerror or exc})") from None
-    samples = []
-    for number, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 2:
-            raise DataError(p, f"line {number} has {len(parts)} paths, expected 2 (image disparity)")
-        image_rel, disp_rel = parts
-        samples.append(CityscapesSample(
+    r = Path(root)
+    samples = [
+        CityscapesSample(
             disparity=r / disp_rel,
             image=r / image_rel,
             camera=r / image_rel.replace("leftImg8bit", "camera").replace(".png", ".json"),
             seg_color=r / disp_rel.replace("disparity", "gtFine").replace(".png", "_color.png"),
             image_rel=Path(image_rel),
-        ))
-    if not samples:
-        raise DataError(p, "split file lists no samples")
+        )
+        for image_rel, disp_rel in split_rows(Path(path), 2, "image disparity")
+    ]
     return sorted(samples, key=lambda s: str(s.image))
 
 

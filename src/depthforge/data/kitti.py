@@ -38,7 +38,6 @@ each accepts.
 from __future__ import annotations
 
 import dataclasses
-import operator
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -50,7 +49,13 @@ from torch.utils.data import Dataset
 
 from depthforge.batch import GT, IMAGE, NAME, SEMANTIC, SPARSE
 from depthforge.data import transforms
-from depthforge.data.samples import GTSample, check_sizes_from_headers, list_files, load_completion_arrays
+from depthforge.data.samples import (
+    GTSample,
+    check_sizes_from_headers,
+    keyed_generator,
+    list_files,
+    load_completion_arrays,
+)
 from depthforge.data.transforms import KittiTransformConfig
 from depthforge.errors import ConfigError, DataError
 from depthforge.io import PathLike, read_depth_png
@@ -337,18 +342,7 @@ class KittiDepthCompletion(Dataset):
 
     def generator(self, key: int | tuple[int, Any]) -> tuple[int, np.random.Generator]:
         """Resolve a key into (index, the sample's augmentation generator)."""
-        if isinstance(key, tuple):
-            index, sample_seed = key
-            seed_material: Any = sample_seed
-        else:
-            index = key
-            seed_material = None
-        index = operator.index(index)
-        if not 0 <= index < len(self.samples):
-            raise IndexError(f"index {index} out of range for {len(self.samples)} samples")
-        if seed_material is None:
-            seed_material = (self.seed, index)
-        return index, np.random.default_rng(seed_material)
+        return keyed_generator(key, len(self.samples), self.seed)
 
     def __getitem__(self, key: int | tuple[int, Any]) -> dict[str, Any]:
         index, rng = self.generator(key)

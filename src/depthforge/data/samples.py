@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -80,3 +82,41 @@ def check_sizes_from_headers(samples: Sequence[Mapping[str, Path | None]]) -> No
         raise DataError(first.parent if first is not None else None,
                         f"{len(bad)} of {len(samples)} samples have files of different sizes: {'; '.join(bad[:3])}"
                         + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))
+
+
+def split_rows(path: Path, n_paths: int, expected: str) -> Iterator[list[str]]:
+    """The rows of a split file, each ``n_paths`` whitespace-separated paths (blank lines skipped).
+
+    A missing or unreadable file, a row of another length (``expected`` names its columns) or a file without
+    rows is a one-line :class:`DataError` naming the file.
+    """
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        raise DataError(path, "split file not found") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read split file ({exc.strerror or exc})") from None
+    rows = 0
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != n_paths:
+            raise DataError(path, f"line {number} has {len(parts)} paths, expected {n_paths} ({expected})")
+        rows += 1
+        yield parts
+    if not rows:
+        raise DataError(path, "split file lists no samples")
+
+
+def keyed_generator(key: int | tuple[int, Any], size: int, seed: int) -> tuple[int, np.random.Generator]:
+    """Resolve a dataset key into (index, the sample's augmentation generator).
+
+    ``(index, sample_seed)`` (the engine's keyed sampler: seeded by run seed, epoch and index) or a bare
+    index (seeded by the dataset's seed and the index).
+    """
+    index, material = key if isinstance(key, tuple) else (key, None)
+    index = operator.index(index)
+    if not 0 <= index < size:
+        raise IndexError(f"index {index} out of range for {size} samples")
+    return index, np.random.default_rng((seed, index) if material is None else material)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from depthforge.batch import BOXES, GT, IMAGE, IMAGE_LR, NAME
-from depthforge.data.samples import GTSample
+from depthforge.data.samples import GTSample, keyed_generator, split_rows
 from depthforge.errors import ConfigError, DataError
 from depthforge.io import PathLike, disparity_to_depth, read_disparity_npy, read_extrinsics, read_rgb
 
@@ -90,24 +89,11 @@ def split_file(root: PathLike, split: str) -> Path:
 
 def read_split(root: PathLike, path: PathLike) -> list[U4KSample]:
     """The samples a split file lists, sorted by their ``Disp0`` path (files are not checked here)."""
-    r, p = Path(root), Path(path)
-    try:
-        lines = p.read_text().splitlines()
-    except FileNotFoundError:
-        raise DataError(p, "split file not found") from None
-    except OSError as exc:
-        raise DataError(p, f"cannot read split file ({exc.strerror or exc})") from None
+    r = Path(root)
     samples = []
-    for number, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 4:
-            raise DataError(p, f"line {number} has {len(parts)} paths, expected 4 (Image0 Image1 Disp0 Disp1)")
+    for parts in split_rows(Path(path), 4, "Image0 Image1 Disp0 Disp1"):
         image0, image1, disp0, disp1 = (r / part for part in parts)
         samples.append(sample_of(disp0, image0, image1, disp1))
-    if not samples:
-        raise DataError(p, "split file lists no samples")
     return sorted(samples, key=lambda s: s.disp0)
 
 
@@ -512,16 +498,7 @@ class KeyedDataset(Dataset):
 
     def generator(self, key: int | tuple[int, Any]) -> tuple[int, np.random.Generator]:
         """Resolve a key into (index, the sample's augmentation generator)."""
-        if isinstance(key, tuple):
-            index, seed_material = key
-        else:
-            index, seed_material = key, None
-        index = operator.index(index)
-        if not 0 <= index < len(self.samples):
-            raise IndexError(f"index {index} out of range for {len(self.samples)} samples")
-        if seed_material is None:
-            seed_material = (self.seed, index)
-        return index, np.random.default_rng(seed_material)
+        return keyed_generator(key, len(self.samples), self.seed)
 
 
 def check_pair(value: Any, name: str, allow_zero: bool = False) -> None:
