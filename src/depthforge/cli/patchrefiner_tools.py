@@ -67,6 +67,13 @@ def _quiet_third_party() -> None:
         log.propagate = False
 
 
+def _check_files(paths: list[str]) -> None:
+    """Checkpoints a run needs exist, before minutes go into building a full-size model."""
+    for path in paths:
+        if not Path(path).is_file():
+            raise ConfigError(f"{path}: checkpoint not found")
+
+
 def _run(main: Any, argv: list[str] | None, prog: str) -> int:
     try:
         return int(main(argv) or 0)
@@ -95,24 +102,15 @@ def train_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _train(argv: list[str] | None) -> int:
-    args = train_parser().parse_args(argv)
-    _local_rank(args)
-    _check_launcher(args)
-    _quiet_third_party()
+def train_settings(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
+    """Our settings that the reference's training flags stand for (merged over the translated config)."""
     import torch
 
-    from depthforge.cli.patchrefiner_config import load_reference_config
-    from depthforge.config import dump_pyconfig
-
-    config = Path(args.config)
-    work_dir = Path(args.work_dir or "work_dir")
-    log_name = args.log_name or config.stem
-    run_dir = work_dir / log_name
-    rank, local_world, world = _world()
-    stamp = _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+    log_name = args.log_name or Path(args.config).stem
+    run_dir = Path(args.work_dir or "work_dir") / log_name
+    _, local_world, world = _world()
     extra: dict[str, Any] = {
-        "run": {"work_dir": str(work_dir), "name": log_name},
+        "run": {"work_dir": str(run_dir.parent), "name": log_name},
         "trainer": {"seed": args.seed},
         "logging": {"wandb": False},
     }  # W&B's project is the config's own ``project`` (translated)
@@ -127,15 +125,34 @@ def _train(argv: list[str] | None) -> int:
         if not ckpt.is_file():
             raise ConfigError(f"{ckpt}: no checkpoint to resume from")
         extra["run"]["resume"] = str(ckpt)
-    if not args.debug:
-        try:
-            import wandb  # noqa: F401
-        except ImportError:
-            if rank == 0:
-                log.info("W&B is not installed: logging to TensorBoard and CSV only (pip install wandb)")
-        else:
-            extra["logging"].update(wandb=True, wandb_name=f"{log_name}_{stamp}",
-                                    wandb_tags=[t for t in args.tags.split(",") if t])
+    if not args.debug and _wandb_installed():
+        # named and tagged as the reference names them; offline unless WANDB_MODE says otherwise
+        extra["logging"].update(wandb=True, wandb_name=f"{log_name}_{stamp}",
+                                wandb_tags=[t for t in args.tags.split(",") if t])
+    return extra
+
+
+def _wandb_installed() -> bool:
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _train(argv: list[str] | None) -> int:
+    args = train_parser().parse_args(argv)
+    _local_rank(args)
+    _check_launcher(args)
+    _quiet_third_party()
+    from depthforge.cli.patchrefiner_config import load_reference_config
+    from depthforge.config import dump_pyconfig
+
+    config = Path(args.config)
+    stamp = _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+    extra = train_settings(args, stamp)
+    run_dir = Path(extra["run"]["work_dir"]) / extra["run"]["name"]
+    rank, _, world = _world()
     cfg, ref = load_reference_config(config, args.cfg_options, extra)
     saved = run_dir / "config.yaml"
     if args.resume and saved.is_file():  # the run continues with its own settings, or not at all
@@ -147,6 +164,8 @@ def _train(argv: list[str] | None) -> int:
             raise ConfigError(f"--resume: the command changes the run's config ({changed}); run the command "
                               f"that started {run_dir}")
     if rank == 0:
+        if not args.debug and not cfg.logging.wandb:
+            log.info("W&B is not installed: logging to TensorBoard and CSV only (pip install wandb)")
         run_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(run_dir / f"{stamp}.log")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -156,6 +175,8 @@ def _train(argv: list[str] | None) -> int:
         log.info("%s: %s on %d process(es); run folder %s", config, cfg.model.name, world, run_dir)
     from depthforge.engine.runner import train
 
+    if not args.resume:
+        _check_files([w.path for w in cfg.model.weights])
     train(cfg)
     return 0
 
@@ -242,10 +263,11 @@ def _build_model(cfg: Any, ckp_path: str | None) -> Any:
     from depthforge.registry import create_model
 
     name = "patchrefiner" if cfg.model.name == "patchrefiner_semi" else cfg.model.name
+    weights = [w.path for w in cfg.model.weights if w.target in ("", "student_model")]
+    _check_files(weights + ([ckp_path] if ckp_path else []))
     model = create_model(name, **cfg.model.kwargs)
-    for w in cfg.model.weights:
-        if w.target in ("", "student_model"):
-            load_checkpoint(model, w.path)
+    for path in weights:
+        load_checkpoint(model, path)
     if ckp_path:
         info = load_checkpoint(model, ckp_path)
         log.info("loaded %s (%s layout, %d entries)", ckp_path, info.get("layout"), info.get("loaded", 0))
@@ -385,4 +407,4 @@ def test_main(argv: list[str] | None = None) -> int:
     return _run(_test, argv, "tools/test.py")
 
 
-__all__ = ["test_main", "test_parser", "train_main", "train_parser"]
+__all__ = ["test_main", "test_parser", "train_main", "train_parser", "train_settings"]

@@ -1,0 +1,124 @@
+"""ZoeDepth-N and PatchRefiner inference cost at full size, as a fraction of this machine's matmul rate.
+
+Usage::
+
+    python benchmarks/bench_patchrefiner.py                    # the whole table (about half an hour on 2 cores)
+    python benchmarks/bench_patchrefiner.py --what zoedepth m1 --threads 2
+
+Absolute times on a shared machine vary by 2x from hour to hour, so each figure is also given as a fraction of
+the GFLOP/s of a 2048 x 2048 float32 matmul measured in the same process just before it. FLOPs are counted by
+``torch.utils.flop_counter`` (multiply-add = 2 FLOPs) on the same call. Every row runs in a fresh process with
+synthetic weights (the cost does not depend on them); memory is the process's peak RSS (``VmHWM``), model
+included.
+
+Reference (the spec's measurements on this machine): ZoeDepth 384x512 about 0.6 of the matmul rate; PatchRefiner
+m1 on 2160x3840 split 4x4 397.5 s and 15.2 GB at process_num 1, out of 24 GB at process_num 4.
+Targets: m1 4K at least 0.95 of the matmul rate and at most 6 GB at process_num 1, 4 and 8; ZoeDepth 0.8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+ROWS = {
+    "zoedepth": {"model": "zoedepth_n", "shape": (384, 512)},
+    "m1": {"model": "patchrefiner", "shape": (2160, 3840), "mode": "m1", "process_nums": (1, 4, 8)},
+    "m2": {"model": "patchrefiner", "shape": (2160, 3840), "mode": "m2", "process_nums": (4,)},
+    "r32": {"model": "patchrefiner", "shape": (2160, 3840), "mode": "r32", "process_nums": (4,)},
+}
+
+
+def _status_gb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024**2
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best GFLOP/s of an n x n float32 matmul."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def _child(row: str, process_num: int, threads: int) -> dict[str, Any]:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from depthforge.registry import create_model
+    from depthforge.testing.weights import fill_state_dict
+
+    torch.set_num_threads(threads)
+    spec = ROWS[row]
+    model = fill_state_dict(create_model(spec["model"]), base_seed=0).eval()
+    h, w = spec["shape"]
+    image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+
+    def run() -> torch.Tensor:
+        with torch.inference_mode():
+            if spec["model"] == "zoedepth_n":
+                return model(image)["depth"]
+            return model.infer(image, mode=spec["mode"], patch_split_num=(4, 4), process_num=process_num,
+                               seed=0)["depth"]
+
+    if spec["model"] == "zoedepth_n":
+        run()  # warm-up (one-off allocations); the PatchRefiner rows are long enough without
+    rate = matmul_gflops()
+    counter = FlopCounterMode(display=False)
+    t0 = time.perf_counter()
+    with counter:
+        out = run()
+    seconds = time.perf_counter() - t0
+    flops = counter.get_total_flops()
+    return {"row": row, "process_num": process_num, "seconds": seconds, "tflop": flops / 1e12,
+            "matmul_gflops": rate, "fraction": flops / seconds / 1e9 / rate, "peak_gb": _status_gb("VmHWM"),
+            "out": list(out.shape[-2:])}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--what", nargs="+", choices=list(ROWS), default=list(ROWS))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child[0], int(args.child[1]), args.threads)))
+        return
+    results = []
+    for row in args.what:
+        for process_num in ROWS[row].get("process_nums", (1,)):
+            out = subprocess.run([sys.executable, __file__, "--child", row, str(process_num), "--threads",
+                                  str(args.threads)], capture_output=True, text=True, check=False)
+            if out.returncode:
+                print(f"{row} process_num={process_num}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            results.append(r)
+            print(f"  {row} process_num={process_num}: {r['seconds']:.1f} s", file=sys.stderr, flush=True)
+    print(f"Full-size inference, CPU, {args.threads} threads, fp32, synthetic weights")
+    print("| run | input | process_num | output | TFLOP | s | matmul GFLOP/s | fraction of matmul | peak RSS GB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        spec = ROWS[r["row"]]
+        name = "ZoeDepth-N" if r["row"] == "zoedepth" else f"PatchRefiner {spec['mode']} (4x4)"
+        print(f"| {name} | {spec['shape'][0]}x{spec['shape'][1]} | {r['process_num']} | "
+              f"{r['out'][0]}x{r['out'][1]} | {r['tflop']:.2f} | {r['seconds']:.1f} | {r['matmul_gflops']:.0f} | "
+              f"{r['fraction']:.2f} | {r['peak_gb']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
