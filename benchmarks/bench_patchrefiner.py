@@ -98,8 +98,10 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child[0], int(args.child[1]), args.threads)))
         return
-    results = []
-    for row in args.what:
+    print(f"Full-size inference, CPU, {args.threads} threads, fp32, synthetic weights")
+    print("| run | input | process_num | output | TFLOP | s | matmul GFLOP/s | fraction of matmul | peak RSS GB |")
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
+    for row in args.what:  # one row at a time: a long table is readable while it runs
         for process_num in ROWS[row].get("process_nums", (1,)):
             out = subprocess.run([sys.executable, __file__, "--child", row, str(process_num), "--threads",
                                   str(args.threads)], capture_output=True, text=True, check=False)
@@ -107,17 +109,11 @@ def main() -> None:
                 print(f"{row} process_num={process_num}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            results.append(r)
-            print(f"  {row} process_num={process_num}: {r['seconds']:.1f} s", file=sys.stderr, flush=True)
-    print(f"Full-size inference, CPU, {args.threads} threads, fp32, synthetic weights")
-    print("| run | input | process_num | output | TFLOP | s | matmul GFLOP/s | fraction of matmul | peak RSS GB |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        spec = ROWS[r["row"]]
-        name = "ZoeDepth-N" if r["row"] == "zoedepth" else f"PatchRefiner {spec['mode']} (4x4)"
-        print(f"| {name} | {spec['shape'][0]}x{spec['shape'][1]} | {r['process_num']} | "
-              f"{r['out'][0]}x{r['out'][1]} | {r['tflop']:.2f} | {r['seconds']:.1f} | {r['matmul_gflops']:.0f} | "
-              f"{r['fraction']:.2f} | {r['peak_gb']:.1f} |")
+            spec = ROWS[row]
+            name = "ZoeDepth-N" if row == "zoedepth" else f"PatchRefiner {spec['mode']} (4x4)"
+            print(f"| {name} | {spec['shape'][0]}x{spec['shape'][1]} | {process_num} | "
+                  f"{r['out'][0]}x{r['out'][1]} | {r['tflop']:.2f} | {r['seconds']:.1f} | {r['matmul_gflops']:.0f} | "
+                  f"{r['fraction']:.2f} | {r['peak_gb']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,7 @@ from PIL import Image
 from torch.utils.data import default_collate
 
 from depthforge.data.cityscapes import CityscapesOptions, build_cityscapes, masked_depth, sky_mask_path
-from depthforge.data.registry import build_dataset, dataset_options, list_datasets
-from depthforge.data.u4k import (
-    U4KOptions,
-    build_u4k,
+from depthforge.data.patch_pipeline import (
     draw_patch,
     nearest_source,
     resize_bilinear,
@@ -27,8 +24,9 @@ from depthforge.data.u4k import (
     rotate_bilinear_at,
     rotation_matches_pil,
     rotation_matrix,
-    stereo_factor,
 )
+from depthforge.data.registry import build_dataset, dataset_options, list_datasets
+from depthforge.data.u4k import U4KOptions, build_u4k, stereo_factor
 from depthforge.errors import DataError
 from depthforge.io import disparity_to_depth, read_disparity_npy, read_rgb
 from depthforge.synth import write_cityscapes, write_u4k

@@ -29,8 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from depthforge.batch import IMAGE, IMAGE_LR, NAME
-from depthforge.data.samples import GTSample, list_files, split_rows
-from depthforge.data.u4k import (
+from depthforge.data.patch_pipeline import (
     KeyedDataset,
     PatchRefinerDataOptions,
     draw_patch,
@@ -40,6 +39,7 @@ from depthforge.data.u4k import (
     to_unit_float,
     whole_frame_train_item,
 )
+from depthforge.data.samples import GTSample, list_files, split_rows
 from depthforge.errors import ConfigError, DataError
 from depthforge.io import (
     PathLike,
