@@ -27,6 +27,8 @@ CHECKPOINTS = ["u4k/coarse_pretrain/checkpoint_24.pth", "u4k/pr/checkpoint_36.pt
 TEST = [
     "configs/patchrefiner_zoedepth/pr_u4k_tiny.py {n} --ckp-path work_dir/zoedepth/u4k/pr/checkpoint_36.pth --cai-mode {mode} --work-dir work_dir/zoedepth/u4k/pr/vis_{mode} --save",
 ]
+COARSE_TEST = ("configs/patchfusion_zoedepth/zoedepth_coarse_pretrain_u4k_tiny.py 1 --ckp-path "
+               "work_dir/zoedepth/u4k/coarse_pretrain/checkpoint_24.pth --work-dir work_dir/zoedepth/u4k/coarse_vis")
 CS_TEST = ("configs/patchrefiner_zoedepth/pr_cs_tiny.py {n} --ckp-path work_dir/zoedepth/cs/ssi_7e-2/checkpoint_02.pth "
            "--image-raw-shape 1024 2048 --patch-split-num 4 4 --cai-mode m1 --work-dir ./work_dir/zoedepth/cs/ssi_7e-2/vis --save")
 
@@ -92,6 +94,8 @@ def test_guide_sequence_with_tiny_configs(guide_data: Path, tmp_path: Path, proc
     out = _bash(ws, "dist_test.sh", CS_TEST.format(n=processes))
     assert "protocol: cityscapes-pr" in out and "f1_score" in out
     if processes == 1:
+        out = _bash(ws, "dist_test.sh", COARSE_TEST)
+        assert "protocol: mono-zoe" in out and "2 image(s) scored" in out
         _user_images(ws, guide_data)
 
 

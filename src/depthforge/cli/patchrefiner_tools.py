@@ -274,11 +274,11 @@ def _build_model(cfg: Any, ckp_path: str | None) -> Any:
     return model.eval()
 
 
-def _resize(x: Any, size: tuple[int, int], mode: str = "bilinear") -> Any:
+def _resize(x: Any, size: tuple[int, int]) -> Any:
+    """The resize of the reference's evaluation (and of ``infer``'s input-resolution output)."""
     import torch.nn.functional as F
 
-    return F.interpolate(x, size=size, mode=mode, align_corners=mode != "bilinear" or None) \
-        if mode != "bilinear" else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 def _save(out: Path, name: str, canvas: Any, depth: Any, gray: bool) -> None:
@@ -347,18 +347,17 @@ def _test(argv: list[str] | None) -> int:
                 canvas = infer(image, mode=args.cai_mode, patch_split_num=split, process_num=args.process_num,
                                seed=args.seed, output="process", progress=rank == 0)["depth"]
             else:  # a coarse model sees the whole image at the process shape
-                lr = F.interpolate(image, size=getattr(model, "process_shape", (384, 512)), mode="bilinear",
-                                   align_corners=True)
+                lr_shape = tuple(cfg.data.options.get("process_shape", (384, 512)))
+                lr = F.interpolate(image, size=lr_shape, mode="bilinear", align_corners=True)
                 canvas = model(lr)["depth"]
             depth = _resize(canvas, shape)
             name = str(batch["name"][0])
             if args.save:
                 _save(work_dir, name, canvas[0, 0], depth[0, 0], args.gray_scale)
             if "gt" in batch:
-                gt = {k: v for k, v in batch.items()}
                 pred = _resize(depth, tuple(batch["gt"].shape[-2:])) if shape != size else depth
                 metrics = scorer.add(pred[0].float().cpu(), batch["gt"][0].float(), name,
-                                     **task.score_extras(gt, 0))
+                                     **task.score_extras(batch, 0))
                 rows.append({"name": name, **metrics})
     if distributed:
         import torch.distributed as dist
