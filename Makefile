@@ -13,7 +13,7 @@ $(BIN)/depthforge: pyproject.toml constraints.txt
 demo: $(BIN)/depthforge  ## synthetic KITTI -> train a small SemAttNet on the CPU -> compare with IP-Basic
 	$(BIN)/depthforge demo --out demo_runs/semattnet
 
-test: $(BIN)/depthforge  ## the whole suite, slow tests included (what CI runs; ~5 min on 2 cores)
+test: $(BIN)/depthforge  ## the whole suite, slow tests included (what CI runs; ~19 min on 2 cores)
 	$(BIN)/pytest -q -p no:cacheprovider -m "slow or not slow"
 
 test-fast: $(BIN)/depthforge  ## skip the slow tests (kill -9 resume, multi-process, full pipelines)

@@ -1,6 +1,7 @@
 # Shared by dist_train.sh and dist_test.sh: run SCRIPT under torchrun with GPUS processes per node.
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT (every node the same address and port);
-# with NNODES > 1 the nodes meet through a c10d rendezvous at MASTER_ADDR:MASTER_PORT (RDZV_ID names the job).
+# Multi-node: NNODES, MASTER_ADDR, MASTER_PORT (every node the same address and port). With NODE_RANK set on each
+# node the rendezvous is static (node 0 hosts it); without, the nodes meet through a c10d rendezvous at
+# MASTER_ADDR:MASTER_PORT (RDZV_ID names the job) and get their ranks from it.
 # PYTHON picks the interpreter (default: the repository's .venv, else python3). No PYTHONPATH is needed.
 launch() {
     local script=$1 config=$2 gpus=$3 default_port=$4
@@ -19,7 +20,7 @@ launch() {
         export OMP_NUM_THREADS=$(( cores / gpus > 0 ? cores / gpus : 1 ))
     fi
     local rdzv=(--master_addr="$addr" --master_port="$port" --node_rank="$node_rank")
-    if [ "$nnodes" -gt 1 ]; then
+    if [ "$nnodes" -gt 1 ] && [ -z "${NODE_RANK:-}" ]; then
         rdzv=(--rdzv_backend=c10d --rdzv_endpoint="$addr:$port" --rdzv_id="${RDZV_ID:-depthforge}")
     fi
     exec "$py" -m torch.distributed.run --nnodes="$nnodes" --nproc_per_node="$gpus" "${rdzv[@]}" \
