@@ -25,20 +25,14 @@ import sys
 import time
 from typing import Any
 
+from _memory import status_gb
+
 ROWS = {
     "zoedepth": {"model": "zoedepth_n", "shape": (384, 512)},
     "m1": {"model": "patchrefiner", "shape": (2160, 3840), "mode": "m1", "process_nums": (1, 4, 8)},
     "m2": {"model": "patchrefiner", "shape": (2160, 3840), "mode": "m2", "process_nums": (4,)},
     "r32": {"model": "patchrefiner", "shape": (2160, 3840), "mode": "r32", "process_nums": (4,)},
 }
-
-
-def _status_gb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024**2
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -85,7 +79,7 @@ def _child(row: str, process_num: int, threads: int) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     flops = counter.get_total_flops()
     return {"row": row, "process_num": process_num, "seconds": seconds, "tflop": flops / 1e12,
-            "matmul_gflops": rate, "fraction": flops / seconds / 1e9 / rate, "peak_gb": _status_gb("VmHWM"),
+            "matmul_gflops": rate, "fraction": flops / seconds / 1e9 / rate, "peak_gb": status_gb("VmHWM"),
             "out": list(out.shape[-2:])}
 
 

@@ -26,6 +26,8 @@ import sys
 import time
 from typing import Any
 
+from _memory import reset_peak, status_gb
+
 TINY = {"embed_dim": 32, "depth": 4, "num_heads": 2, "pretrain_grid": 4, "num_classes": 10,
         "reassemble_channels": [8, 16, 32, 32], "features": 16, "head_features": 8, "n_bins": 8,
         "bin_embedding_dim": 8, "process_shape": [64, 96]}
@@ -33,19 +35,6 @@ SIZES = {
     "tiny": {"kwargs": TINY, "batch": 2, "crop": (54, 96)},
     "full": {"kwargs": {}, "batch": 1, "crop": (540, 960)},
 }
-
-
-def _status_gb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024**2
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 
 def _measure(size: str, steps: int, threads: int) -> dict[str, Any]:
@@ -76,8 +65,8 @@ def _measure(size: str, steps: int, threads: int) -> dict[str, Any]:
         opt.step()
 
     step()  # warm-up: allocates gradients and AdamW moments
-    base = _status_gb("VmRSS")
-    _reset_peak()
+    base = status_gb("VmRSS")
+    reset_peak()
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
@@ -86,7 +75,7 @@ def _measure(size: str, steps: int, threads: int) -> dict[str, Any]:
     n_all = sum(p.numel() for p in model.parameters())
     n_train = sum(p.numel() for _, p in trainable)
     return {"size": size, "batch": b, "process": f"{h}x{w}", "step_s": min(times), "mean_s": sum(times) / len(times),
-            "peak_gb": _status_gb("VmHWM") - base, "params": n_all, "trainable": n_train}
+            "peak_gb": status_gb("VmHWM") - base, "params": n_all, "trainable": n_train}
 
 
 def _gpu_on_paper(r: dict[str, Any], batch: int) -> float:

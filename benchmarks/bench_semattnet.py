@@ -27,6 +27,8 @@ import sys
 import time
 from typing import Any
 
+from _memory import reset_peak, status_gb
+
 SPEC_REF = {
     "infer_s": 11.0,  # reference sem_att forward @352x1216, 2 threads
     "infer_target_s": 7.5,
@@ -41,23 +43,6 @@ def _load() -> float:
             return float(f.read().split()[0])
     except OSError:
         return float("nan")
-
-
-def _status_gb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024**2
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -130,7 +115,7 @@ def child_infer(a: argparse.Namespace) -> dict[str, Any]:
         "cpu_median_s": statistics.median(cpus),
         "runs": len(walls),
         "load": max(loads + [_load()]),
-        "peak_rss_gb": _status_gb("VmHWM"),
+        "peak_rss_gb": status_gb("VmHWM"),
     }
 
 
@@ -141,19 +126,19 @@ def child_train(a: argparse.Namespace) -> dict[str, Any]:
     model = _build(a.variant, a.width_mult, a.reference_style, not a.no_memory_efficient).train()
     inp, gt = _inputs(a.train_height, a.train_width, seed=1)
     load0 = _load()
-    base = _status_gb("VmRSS")
-    exact = _reset_peak()
-    base_hwm = _status_gb("VmHWM")
+    base = status_gb("VmRSS")
+    exact = reset_peak()
+    base_hwm = status_gb("VmHWM")
     t0 = time.perf_counter()
     out = model(inp)
     pred = out["depth"]
     valid = gt > 0
     loss = ((pred - gt)[valid] ** 2).mean()
     t1 = time.perf_counter()
-    peak_fwd = _status_gb("VmHWM")
+    peak_fwd = status_gb("VmHWM")
     loss.backward()
     t2 = time.perf_counter()
-    peak = _status_gb("VmHWM")
+    peak = status_gb("VmHWM")
     grads_gb = (
         sum(p.grad.numel() * p.grad.element_size() for p in model.parameters() if p.grad is not None)
         / 1024**3

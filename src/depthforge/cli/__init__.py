@@ -6,6 +6,7 @@ import argparse
 import importlib
 import re
 import sys
+from collections.abc import Callable
 
 from depthforge.errors import DepthforgeError
 from depthforge.logs import quiet_logs
@@ -62,14 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"depthforge {args.command}: unavailable ({args._unavailable})", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[args.command])
+    return run_command(lambda: module.run(args), f"depthforge {args.command}")
+
+
+def run_command(job: Callable[[], int | None], prog: str) -> int:
+    """Run a command's job; the project's errors become one line prefixed with ``prog`` (exit 2), Ctrl-C 130."""
     try:
-        return int(module.run(args) or 0)
+        return int(job() or 0)
     except DepthforgeError as exc:
-        print(f"depthforge {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"depthforge {args.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except FileNotFoundError as exc:
-        print(f"depthforge {args.command}: error: {exc.filename or exc}: file not found", file=sys.stderr)
+        print(f"{prog}: error: {exc.filename or exc}: file not found", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from depthforge.errors import ConfigError, DepthforgeError
+from depthforge.errors import ConfigError
 
 log = logging.getLogger("depthforge")
 
@@ -75,14 +75,9 @@ def _check_files(paths: list[str]) -> None:
 
 
 def _run(main: Any, argv: list[str] | None, prog: str) -> int:
-    try:
-        return int(main(argv) or 0)
-    except DepthforgeError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+    from depthforge.cli import run_command
+
+    return run_command(lambda: main(argv), prog)
 
 
 # --- training ---------------------------------------------------------------------------------------------
