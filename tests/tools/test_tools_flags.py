@@ -68,3 +68,14 @@ def test_errors_are_one_line(main, argv, message, capsys: pytest.CaptureFixture[
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_config_show_resolves_a_reference_config(capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from depthforge.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    assert main(["config", "show", "configs/patchrefiner_zoedepth_online_pesudo/pr_ssi_midas_cs.py",
+                 "--cfg-options", "model.edge_loss_weight=7e-2"]) == 0
+    out = capsys.readouterr().out
+    assert "name: patchrefiner_semi" in out and "edge_weight: 0.07" in out and "div_factor: 1.0" in out

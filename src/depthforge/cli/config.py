@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="show the resolved config with types and defaults", description=__doc__)
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="print the resolved, validated config")
-    show.add_argument("config", nargs="?", help="YAML config (may inherit with _base_); empty: the defaults")
+    show.add_argument("config", nargs="?", help="YAML config (may inherit with _base_) or a reference .py config "
+                                                 "(PatchRefiner's dialect); empty: the defaults")
     show.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="dotted overrides")
 
 
@@ -70,7 +71,12 @@ def _owned(cfg: Any) -> list[tuple[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     from depthforge.config import load_config
 
-    cfg = load_config(args.config, args.cfg_options)
+    if args.config and str(args.config).endswith(".py"):  # a reference config (PatchRefiner's dialect)
+        from depthforge.cli.patchrefiner_config import load_reference_config
+
+        cfg, _ = load_reference_config(args.config, args.cfg_options)
+    else:
+        cfg = load_config(args.config, args.cfg_options)
     print(f"# resolved config{f' of {args.config}' if args.config else ' (defaults)'}")
     print("\n".join(_lines(cfg, 0)))
     for name, section in _owned(cfg):
