@@ -137,7 +137,42 @@ def _penet_one(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
         }
 
 
-def _devkit_one(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+def _seq_sum32(x: np.ndarray) -> np.float32:
+    """Sequential float32 sum (a C ``float`` running sum); ``np.sum`` is pairwise and rounds differently."""
+    return np.add.accumulate(x, dtype=np.float32)[-1] if x.size else np.float32(0.0)
+
+
+def _devkit_errors32(p: np.ndarray, g: np.ndarray) -> dict[str, np.float32]:
+    """``depthError`` of ``evaluate_depth.cpp`` operation by operation, in float32.
+
+    ``p`` and ``g`` are the filled prediction and the GT at valid GT pixels, in the devkit's pixel order
+    (column by column). The devkit keeps ``float`` running sums; only ``1/gt - 1/pred`` is evaluated in
+    double (``1.0 / depth``) before being stored as ``float``. Logarithms are taken in float64 and rounded
+    to float32, the closest portable stand-in for C's ``logf``.
+    """
+    f32 = np.float32
+    n = f32(max(p.size, 1))  # no GT: zeros like the float64 path (the devkit itself aborts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_err = np.abs(g - p)
+        d_sq = d_err * d_err
+        d_inv = np.abs(1.0 / g.astype(np.float64) - 1.0 / p.astype(np.float64)).astype(f32)
+        ld = np.log(g.astype(np.float64)).astype(f32) - np.log(p.astype(np.float64)).astype(f32)
+        d_log = np.abs(ld)
+        sq_log = _seq_sum32(d_log * d_log) / n
+        return {
+            "devkit_mae": _seq_sum32(d_err) / n,
+            "devkit_rmse": np.sqrt(_seq_sum32(d_sq) / n),
+            "devkit_imae": _seq_sum32(d_inv) / n,
+            "devkit_irmse": np.sqrt(_seq_sum32(d_inv * d_inv) / n),
+            "devkit_log_mae": _seq_sum32(d_log) / n,
+            "devkit_log_rmse": np.sqrt(sq_log),
+            "devkit_silog": np.sqrt(sq_log - _seq_sum32(ld) * _seq_sum32(ld) / (n * n)),
+            "devkit_abs_rel": _seq_sum32(d_err / g) / n,
+            "devkit_sq_rel": _seq_sum32(d_sq / (g * g)) / n,
+        }
+
+
+def _devkit_one(pred: np.ndarray, gt: np.ndarray, accumulate: str = "float64") -> dict[str, float]:
     """Official devkit errors on one image (after ``devkit_fill``), plus the common keys."""
     filled = devkit_fill(pred)
     m = gt > 0
@@ -178,12 +213,23 @@ def _devkit_one(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
             "devkit_abs_rel": float(abs_rel),
             "devkit_sq_rel": float(sq_rel),
         }
+    if accumulate == "float32":
+        # The devkit visits pixels column by column (u outer, v inner): transpose before masking.
+        e32 = _devkit_errors32(filled.T[m.T], gt.T[m.T].astype(np.float32))
+        out.update({k: float(v) for k, v in e32.items()})
+        out.update({
+            "rmse": out["devkit_rmse"] * 1e3, "mae": out["devkit_mae"] * 1e3,
+            "irmse": out["devkit_irmse"] * 1e3, "imae": out["devkit_imae"] * 1e3,
+            "mse": out["devkit_rmse"] ** 2 * 1e6, "absrel": out["devkit_abs_rel"],
+            "squared_rel": out["devkit_sq_rel"], "silog": out["devkit_silog"] * 100.0,
+        })
     return out
 
 
 def kitti_completion(
     pred: ArrayLike, gt: ArrayLike,
-    protocol: Literal["kitti-penet", "kitti-devkit", "penet", "devkit"] = "kitti-penet"
+    protocol: Literal["kitti-penet", "kitti-devkit", "penet", "devkit"] = "kitti-penet",
+    accumulate: Literal["float64", "float32"] = "float64",
 ) -> dict[str, float]:
     """KITTI depth-completion metrics of one image or the per-image mean of a batch.
 
@@ -193,6 +239,11 @@ def kitti_completion(
         protocol: ``"kitti-penet"`` (gt > 0.1 m, no hole filling, no clamping, float32) or
             ``"kitti-devkit"`` (gt > 0, prediction densified by :func:`devkit_fill` first), the names the
             command line and configs use; the short forms ``"penet"`` / ``"devkit"`` are accepted too.
+        accumulate: ``kitti-devkit`` only. ``"float64"`` (default) sums errors in float64. ``"float32"``
+            repeats the compiled devkit's arithmetic: float32 running sums in its pixel order (column by
+            column), and for a batch a float32 running mean of the ``devkit_*`` keys over images, so the
+            devkit's printed ``%f`` numbers are reproduced digit for digit (the two modes differ by float32
+            rounding, below 3e-4 relative). The common keys other than lg10/delta follow the float32 values.
 
     Returns:
         dict of Python floats, keys and units as in the module docstring. For a batch every key is the
@@ -202,18 +253,26 @@ def kitti_completion(
     if short not in ("penet", "devkit"):
         raise DataError("protocol", f"unknown KITTI protocol {protocol!r}; expected 'kitti-penet' or "
                         "'kitti-devkit'")
+    if accumulate not in ("float64", "float32"):
+        raise DataError("accumulate", f"expected 'float64' or 'float32', got {accumulate!r}")
+    if accumulate == "float32" and short != "devkit":
+        raise DataError("accumulate", "accumulate='float32' reproduces the devkit; use protocol='kitti-devkit'")
     p = as_batch(pred, "pred")
     g = as_batch(gt, "gt")
     if p.shape != g.shape:
         raise DataError("pred", f"shape {p.shape[1:]} (batch {p.shape[0]}) does not match gt {g.shape[1:]} "
                         f"(batch {g.shape[0]}); KITTI protocols never resize")
-    fn = _penet_one if short == "penet" else _devkit_one
     per_image = []
     for pi, gi in zip(p, g):  # loop over images only; each image is fully vectorised
-        r = fn(pi, gi)
+        r = _penet_one(pi, gi) if short == "penet" else _devkit_one(pi, gi, accumulate)
         r["n_nonpositive"] = float(np.count_nonzero(~(pi > 0) & ~np.isnan(pi)))
         r["n_nonfinite"] = float(np.count_nonzero(~np.isfinite(pi)))
         per_image.append(r)
     if len(per_image) == 1:
         return per_image[0]
-    return {k: float(np.mean([r[k] for r in per_image])) for k in per_image[0]}
+    out = {k: float(np.mean([r[k] for r in per_image])) for k in per_image[0]}
+    if accumulate == "float32":
+        # the devkit's statMean: float running sum over images in order, divided by (float)count
+        for k in DEVKIT_KEYS:
+            out[k] = float(_seq_sum32(np.array([r[k] for r in per_image], np.float32)) / np.float32(len(per_image)))
+    return out
