@@ -27,6 +27,7 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -117,7 +118,9 @@ def read_checkpoint(path: str | PathLike[str], map_location: str | torch.device 
             raise _refused(p, bad)
 
     try:
-        with torch.serialization.safe_globals(list(_EXTRA_GLOBALS)):
+        with torch.serialization.safe_globals(list(_EXTRA_GLOBALS)), warnings.catch_warnings():
+            # torch's note on newer pickle protocols is advice to its own developers, not to users
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
             return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         msg = str(e)

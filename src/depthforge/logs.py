@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 
 def quiet_logs() -> None:
@@ -16,6 +17,8 @@ def quiet_logs() -> None:
         logger.handlers.clear()  # a handler bound at import time may hold a stale stream
         logger.propagate = True
         logger.setLevel(logging.WARNING)
+    # torch repeats this advice for every loader (twice per loader); the worker count is the config's choice.
+    warnings.filterwarnings("ignore", message=r"This DataLoader will create \d+ worker processes")
 
 
 __all__ = ["quiet_logs"]

@@ -1,12 +1,16 @@
-"""The bad-input catalogue: one row per bad input a user can meet, each run through the command line with
-the shipped defaults (loader workers included). Every row must end with exit status 2 and one line on
-stderr that names the file or key and the problem: no traceback, nothing silent."""
+"""The bad-input catalogue: one row per bad input a user can meet, each run as a user runs it (a separate
+process: ``depthforge``, ``main.py`` or PatchRefiner's ``tools/``) with the shipped defaults (loader workers
+included). Every row must end with exit status 2 and one line on stderr that names the file or key and the
+problem: no traceback, nothing silent."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +20,12 @@ import numpy as np
 import pytest
 import torch
 
-from depthforge.cli import main as cli_main
-from depthforge.cli.reference import main as reference_main
 from depthforge.registry import create_model
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = {"depthforge": [sys.executable, "-m", "depthforge"], "main.py": [sys.executable, str(ROOT / "main.py")],
+            "tools/train.py": [sys.executable, str(ROOT / "tools/train.py")],
+            "tools/test.py": [sys.executable, str(ROOT / "tools/test.py")]}
 
 
 def _load_tree_builder():  # the small KITTI tree builder shared with the data tests
@@ -48,7 +55,7 @@ class Case:
     name: str
     make: Callable[[Path, KittiTree], list[str]]
     message: str
-    reference_cli: bool = False
+    command: str = "depthforge"
 
 
 def _config(root: Path, tree: KittiTree, extra: str = "") -> str:
@@ -185,17 +192,50 @@ CASES = [
     Case("synth into a file", lambda r, t: ((r / "f").write_text(""), ["synth", "kitti", str(r / "f")])[1],
          r"cannot create the synthetic data folder: it is a file"),
     Case("main.py: unsupported --input", lambda r, t: ["-n", "bb", "-i", "rgb", *_reference_args(t)],
-         r"only 'rgbd' exists", reference_cli=True),
+         r"only 'rgbd' exists", command="main.py"),
     Case("main.py: --test without -e", lambda r, t: ["-n", "sem_att", "--test", *_reference_args(t)],
-         r"--test needs -e", reference_cli=True),
+         r"--test needs -e", command="main.py"),
     Case("main.py: sem_att from a backbone without -f",
          lambda r, t: ["-n", "sem_att", "--resume", _ckpt(r), *_reference_args(t)],
-         r"holds a backbone \(-n bb\) model", reference_cli=True),
+         r"holds a backbone \(-n bb\) model", command="main.py"),
     Case("main.py: --val_results into a file",
          lambda r, t: ((r / "f").write_text(""),
                        ["-n", "bb", "-e", _ckpt(r), "--val_results", str(r / "f" / "v"), *_reference_args(t)])[1],
-         r"cannot create the --val_results folder", reference_cli=True),
+         r"cannot create the --val_results folder", command="main.py"),
+    # PatchRefiner's reference tools, on synthetic UnrealStereo4K data laid out as its guide shows (cwd = root)
+    Case("tools: a config that imports", lambda r, t: (
+        (r / "bad.py").write_text("import os\nmodel = dict()\n"), [str(r / "bad.py")])[1],
+        r"bad.py:1: .* is not allowed in a config", command="tools/train.py"),
+    Case("tools: typo in a reference config key", lambda r, t: [
+        *_pr_train(r), "--cfg-options", "model.coarse_branch.n_binz=8"],
+        r"did you mean 'model.coarse_branch.n_bins'", command="tools/train.py"),
+    Case("tools: the previous stage's checkpoint is missing", lambda r, t: [
+        str(ROOT / "configs/patchrefiner_zoedepth/pr_u4k_tiny.py"), "--work-dir", str(r / "wd")],
+        r"coarse_pretrain/checkpoint_24.pth: checkpoint not found", command="tools/train.py"),
+    Case("tools: truncated .raw image", lambda r, t: (_truncate(sorted((r / "data/u4k").glob("*/Image0/*.raw"))[0]),
+                                                      _pr_train(r))[1],
+         r"\.raw: \.raw image has \d+ bytes, expected", command="tools/train.py"),
+    Case("tools: a split lists a missing frame", lambda r, t: (
+        sorted((r / "data/u4k").glob("*/Disp0/*.npy"))[0].unlink(), _pr_train(r))[1],
+        r"\.npy: .*does not exist", command="tools/train.py"),
+    Case("tools: unknown tiling mode", lambda r, t: [
+        str(ROOT / "configs/patchrefiner_zoedepth/pr_u4k_tiny.py"), "--cai-mode", "m3"],
+        r"--cai-mode", command="tools/test.py"),
 ]
+
+
+def _pr_train(root: Path) -> list[str]:
+    """The guide's tiny coarse stage (no earlier checkpoint needed), one process, into ``root/wd``."""
+    return [str(ROOT / "configs/patchfusion_zoedepth/zoedepth_coarse_pretrain_u4k_tiny.py"), "--work-dir",
+            str(root / "wd"), "--debug"]
+
+
+@pytest.fixture(scope="module")
+def u4k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("u4k")
+    subprocess.run([*COMMANDS["depthforge"], "synth", "u4k", str(root), "--no-progress"], check=True,
+                   capture_output=True)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -206,18 +246,19 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_gives_one_line(case: Case, pristine: Path, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_gives_one_line(case: Case, pristine: Path, u4k: Path, tmp_path: Path) -> None:
     shutil.copytree(pristine, tmp_path / "data")
+    shutil.copytree(u4k, tmp_path / "data" / "u4k")
     tree = KittiTree(tmp_path / "data" / "kitti_depth" / "depth", tmp_path / "data" / "kitti_raw",
                      tmp_path / "data" / "semantic_maps", [])
     argv = case.make(tmp_path, tree)
-    code = (reference_main if case.reference_cli else cli_main)(argv)
-    captured = capsys.readouterr()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([*COMMANDS[case.command], *argv], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=600, check=False)
     progress = re.compile(r"\d+%\|")  # progress bars are not log lines
-    lines = [line for line in captured.err.splitlines()
+    lines = [line for line in res.stderr.splitlines()
              if line.strip() and not line.startswith("note:") and not progress.search(line)]
-    assert code == 2, captured.err[-2000:]
-    assert len(lines) == 1, captured.err[-2000:]
-    assert "Traceback" not in captured.err and "executed" not in captured.out
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert len(lines) == 1, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr and "executed" not in res.stdout
     assert re.search(case.message, lines[0]), lines[0]

@@ -147,7 +147,7 @@ def _train(argv: list[str] | None) -> int:
     stamp = _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
     extra = train_settings(args, stamp)
     run_dir = Path(extra["run"]["work_dir"]) / extra["run"]["name"]
-    rank, _, world = _world()
+    rank = _world()[0]
     cfg, ref = load_reference_config(config, args.cfg_options, extra)
     saved = run_dir / "config.yaml"
     if args.resume and saved.is_file():  # the run continues with its own settings, or not at all
@@ -158,6 +158,8 @@ def _train(argv: list[str] | None) -> int:
         if changed:
             raise ConfigError(f"--resume: the command changes the run's config ({changed}); run the command "
                               f"that started {run_dir}")
+    if not args.resume:
+        _check_files([w.path for w in cfg.model.weights])
     if rank == 0:
         if not args.debug and not cfg.logging.wandb:
             log.info("W&B is not installed: logging to TensorBoard and CSV only (pip install wandb)")
@@ -167,11 +169,8 @@ def _train(argv: list[str] | None) -> int:
         log.addHandler(handler)
         if not args.resume:
             dump_pyconfig(ref, run_dir / "config.py")
-        log.info("%s: %s on %d process(es); run folder %s", config, cfg.model.name, world, run_dir)
     from depthforge.engine.runner import train
 
-    if not args.resume:
-        _check_files([w.path for w in cfg.model.weights])
     train(cfg)
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,26 @@ def read_file_bytes(path: PathLike, what: str = "file") -> bytes:
         raise DataError(path, f"cannot read {what} ({exc.strerror or exc})") from None
 
 
+def _bad_png_chunk(data: bytes) -> str | None:
+    """The type of the first PNG chunk whose CRC does not match its data (``None``: all match).
+
+    Checked before decoding because libpng reports damaged data on the process's stderr by itself, which would
+    add a second line to the one-line error."""
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 8 + length
+        if end + 4 > len(data):
+            return kind.decode("latin-1")
+        if zlib.crc32(data[pos + 4 : end]) != int.from_bytes(data[end : end + 4], "big"):
+            return kind.decode("latin-1")
+        if kind == _IEND:
+            return None
+        pos = end + 4
+    return None
+
+
 def _decode_checked(path: PathLike, start: bytes, end: bytes, kind: str, missing_end: str, corrupt: str) -> np.ndarray:
     """Read ``path`` once, check its start signature and end marker, then decode it unchanged."""
     p = Path(path)
@@ -48,6 +69,8 @@ def _decode_checked(path: PathLike, start: bytes, end: bytes, kind: str, missing
         raise DataError(p, f"not a {kind} file (bad signature)")
     if data.rfind(end, max(0, len(data) - _END_SEARCH_TAIL)) < 0:
         raise DataError(p, f"truncated {kind} (no {missing_end} the {len(data)}-byte file)")
+    if kind == "PNG" and (chunk := _bad_png_chunk(data)) is not None:
+        raise DataError(p, f"corrupt PNG (bad CRC in its {chunk} chunk)")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise DataError(p, f"corrupt {kind} (decoder failed{corrupt})")
