@@ -63,3 +63,29 @@ def test_predict_reports_missing_pairs(tmp_path: Path, ckpt: Path, capsys: pytes
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert "semantic" in err and len(err.splitlines()) == 1
+
+
+def test_predict_then_eval_on_kitti_val_selection(tmp_path: Path, ckpt: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """KITTI's val_selection_cropped names each folder's files after the folder; predict pairs them, and eval
+    scores predict's own output folder (the .npy beside each .png, previews ignored)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).parents[1] / "data" / "kitti_tree.py"
+    spec = importlib.util.spec_from_file_location("_kitti_tree_for_round_trip", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    tree = module.build_kitti(tmp_path / "kitti")
+    vs = tree.selection / "val_selection_cropped"
+    out = tmp_path / "pred"
+    assert main(["predict", "--ckpt", str(ckpt), "--rgb", str(vs / "image"), "--sparse", str(vs / "velodyne_raw"),
+                 "--semantic", str(vs / "semantic"), "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert any(n.endswith("_image_0000000005_image_02.npy") for n in written)
+    assert any(n.endswith("_color.png") for n in written)
+    capsys.readouterr()
+    assert main(["eval", "--dataset", "kitti", "--pred", str(out), "--gt", str(vs / "groundtruth_depth")]) == 0
+    assert "rmse" in capsys.readouterr().out

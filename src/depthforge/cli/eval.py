@@ -60,7 +60,10 @@ def _pairs(samples: list[GTSample], pred_dir: Path, match_sorted: bool) -> list[
     from depthforge.data.folder import index_by_stem
     from depthforge.io import DEPTH_SUFFIXES
 
-    index = index_by_stem(pred_dir, DEPTH_SUFFIXES, "prediction")
+    # ``depthforge predict`` output folders hold name.npy beside name.png (the float file is scored) and a
+    # name_color.png preview (not a prediction).
+    index = index_by_stem(pred_dir, DEPTH_SUFFIXES, "prediction", prefer=(".npy", ".pfm", ".png"))
+    index = {k: v for k, v in index.items() if not (k.endswith("_color") and k[: -len("_color")] in index)}
     if match_sorted:
         preds = [index[k] for k in sorted(index)]
         if len(preds) != len(samples):

@@ -1,5 +1,8 @@
 """Paired folders of user data: RGB + sparse depth + semantic map (+ optional ground truth), matched by stem.
 
+KITTI's ``val_selection_cropped`` folders pair too: their file names differ only by the folder's own token
+(``image`` / ``velodyne_raw`` / ``groundtruth_depth``), which pairing ignores.
+
 Example: ``rgb/0001.png``, ``sparse/0001.png`` (KITTI 16-bit) or ``sparse/0001.npy`` (metres),
 ``semantic/0001.png``. Every folder must hold exactly the same set of stems: a missing counterpart, an
 extra file, two files with one stem in a folder, or an empty folder is an error naming the file.
@@ -10,7 +13,8 @@ For ``depthforge eval``, :func:`folder_gt` lists a folder of ground-truth depth 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,22 +39,44 @@ class FolderSample:
     gt: Path | None = None
 
 
-def index_by_stem(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
-    """Files of ``folder`` with one of ``suffixes``, by stem; two files sharing a stem are an error."""
+def index_by_stem(folder: Path, suffixes: tuple[str, ...], what: str, *,
+                  key: Callable[[str], str] | None = None, prefer: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Files of ``folder`` with one of ``suffixes``, by stem (or by ``key(stem)``).
+
+    Two files sharing a stem are an error, unless both suffixes are in ``prefer``: then the one listed first
+    wins (``predict`` writes ``name.npy`` beside ``name.png``; the float file is the unquantised one).
+    """
     if not folder.is_dir():
         raise DataError(folder, f"{what} folder is not a directory")
     found: dict[str, Path] = {}
     with os.scandir(folder) as it:
         for entry in sorted(it, key=lambda e: e.name):
             path = Path(entry.path)
-            if not entry.is_file() or path.suffix.lower() not in suffixes:
+            suffix = path.suffix.lower()
+            if not entry.is_file() or suffix not in suffixes:
                 continue
-            if path.stem in found:
-                raise DataError(path, f"two {what} files share the stem '{path.stem}' (also {found[path.stem].name})")
-            found[path.stem] = path
+            stem = key(path.stem) if key is not None else path.stem
+            other = found.get(stem)
+            if other is not None:
+                rank = {s: i for i, s in enumerate(prefer)}
+                if suffix in rank and other.suffix.lower() in rank:
+                    if rank[suffix] < rank[other.suffix.lower()]:
+                        found[stem] = path
+                    continue
+                raise DataError(path, f"two {what} files share the stem '{stem}' (also {other.name})")
+            found[stem] = path
     if not found:
         raise DataError(folder, f"empty {what} folder: no files match {', '.join('*' + s for s in suffixes)}")
     return found
+
+
+_KITTI_FOLDER_TOKEN = re.compile(r"_(velodyne_raw|groundtruth_depth)_(?=\d{10}_image_0[23]$)")
+
+
+def pairing_key(stem: str) -> str:
+    """The stem files are paired by: KITTI's ``val_selection_cropped`` names each folder's files after the folder
+    (``..._sync_velodyne_raw_0000000005_image_02``); those tokens become ``image``, the RGB file's name."""
+    return _KITTI_FOLDER_TOKEN.sub("_image_", stem)
 
 
 def scan_folders(
@@ -60,13 +86,13 @@ def scan_folders(
     gt_dir: PathLike | None = None,
 ) -> list[FolderSample]:
     """Pair the files of the folders by stem (sorted by stem)."""
-    rgb = index_by_stem(Path(rgb_dir), IMAGE_SUFFIXES, "RGB")
+    rgb = index_by_stem(Path(rgb_dir), IMAGE_SUFFIXES, "RGB", key=pairing_key)
     others = {
-        "sparse depth": index_by_stem(Path(depth_dir), DEPTH_SUFFIXES, "sparse depth"),
-        "semantic map": index_by_stem(Path(semantic_dir), IMAGE_SUFFIXES, "semantic map"),
+        "sparse depth": index_by_stem(Path(depth_dir), DEPTH_SUFFIXES, "sparse depth", key=pairing_key),
+        "semantic map": index_by_stem(Path(semantic_dir), IMAGE_SUFFIXES, "semantic map", key=pairing_key),
     }
     if gt_dir is not None:
-        others["ground truth"] = index_by_stem(Path(gt_dir), DEPTH_SUFFIXES, "ground truth")
+        others["ground truth"] = index_by_stem(Path(gt_dir), DEPTH_SUFFIXES, "ground truth", key=pairing_key)
     folders = {"sparse depth": depth_dir, "semantic map": semantic_dir, "ground truth": gt_dir}
     for what, files in others.items():
         missing = sorted(set(rgb) - set(files))
