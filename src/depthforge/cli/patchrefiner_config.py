@@ -218,11 +218,9 @@ def _data(ref: Mapping[str, Any], depth: tuple[float, float]) -> dict[str, Any]:
                               "supported; the released recipe uses the online teacher")
         # The reference always filters the sky with its undocumented skyArea masks: parity needs them.
         options["sky_masks"] = "require" if dataset.get("filter_sky", True) else "off"
-    val = _section(_section(ref, "val_dataloader", "config"), "dataset", "val_dataloader")
     return {"dataset": name, "options": options, "batch_size": int(train.get("batch_size", 4)),
             "workers": int(train.get("num_workers", 4)),
-            "val_workers": int(_section(ref, "val_dataloader", "config").get("num_workers", 2)),
-            "_val": val}
+            "val_workers": int(_section(ref, "val_dataloader", "config").get("num_workers", 2))}
 
 
 def translate(ref: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,7 +235,6 @@ def translate(ref: Mapping[str, Any]) -> dict[str, Any]:
     model = _model(_section(ref, "model", "config"))
     depth = (float(model["depth"][0]), float(model["depth"][1]))
     data = _data(ref, depth)
-    data.pop("_val")
     train_cfg = _section(ref, "train_cfg", "config")
     if train_cfg.get("val_type", "epoch_base") != "epoch_base":
         raise ConfigError(f"train_cfg.val_type={train_cfg['val_type']!r} is not supported (epoch_base)")

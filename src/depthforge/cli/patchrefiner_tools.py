@@ -326,8 +326,7 @@ def _test(argv: list[str] | None) -> int:
     model = _build_model(cfg, args.ckp_path).to(device)
     task = build_task(cfg, contract_of(model))
     split = tuple(args.patch_split_num)
-    scorer = Scorer(task.protocol, keep_rows=True)
-    rows: list[dict[str, Any]] = []
+    scorer = Scorer(task.protocol, keep_rows=True)  # this process's per-image rows
     samples = _samples(cfg, ref, args.test_type, (rank, world))
     with torch.inference_mode():
         for batch in tqdm(samples, desc="test", unit="img", disable=rank != 0):
@@ -350,9 +349,9 @@ def _test(argv: list[str] | None) -> int:
                 _save(work_dir, name, canvas[0, 0], depth[0, 0], args.gray_scale)
             if "gt" in batch:
                 pred = _resize(depth, tuple(batch["gt"].shape[-2:])) if shape != size else depth
-                metrics = scorer.add(pred[0].float().cpu(), batch["gt"][0].float(), name,
-                                     **task.score_extras(batch, 0))
-                rows.append({"name": name, **metrics})
+                scorer.add(pred[0].float().cpu(), batch["gt"][0].float(), name,
+                           **task.score_extras(batch, 0))
+    rows = scorer.rows
     if distributed:
         import torch.distributed as dist
 
