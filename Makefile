@@ -10,8 +10,8 @@ $(BIN)/depthforge: pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	@touch $@
 
-demo: $(BIN)/depthforge  ## synthetic KITTI -> train a small SemAttNet on the CPU -> compare with IP-Basic
-	$(BIN)/depthforge demo --out demo_runs/semattnet
+demo: $(BIN)/depthforge  ## both demos on the CPU (synthetic data -> training -> baselines) -> demo_runs/report.html
+	$(BIN)/depthforge demo --out demo_runs
 
 test: $(BIN)/depthforge  ## the whole suite, slow tests included (what CI runs; ~19 min on 2 cores)
 	$(BIN)/pytest -q -p no:cacheprovider -m "slow or not slow"

@@ -185,6 +185,29 @@ def test_relative_position_bias_resize_of_a_non_square_grid() -> None:
     assert index[0, 3].item() == 45 and index[3, 0].item() == 46 and index[0, 0].item() == 47
 
 
+def test_fused_attention_equals_the_explicit_product_and_trains_the_bias_table() -> None:
+    """float32 goes through the fused kernel, float64 through the reference's explicit order: same values
+    to float32 rounding, and the relative position bias table still receives its gradient."""
+    from depthforge.models.layers.beit import BeitAttention
+
+    torch.manual_seed(0)
+    attn = BeitAttention(16, 2, (3, 3))
+    with torch.no_grad():
+        attn.relative_position_bias_table.copy_(torch.randn_like(attn.relative_position_bias_table))
+        attn.q_bias.copy_(torch.randn(16))
+    x = torch.randn(2, 1 + 4 * 5, 16)
+    fused = attn(x, (4, 5))
+    fused.square().sum().backward()
+    grad = attn.relative_position_bias_table.grad.clone()
+    attn.zero_grad()
+    attn64 = attn.double()
+    explicit = attn64(x.double(), (4, 5))
+    explicit.square().sum().backward()
+    assert torch.allclose(fused.double(), explicit, atol=1e-5, rtol=1e-5)
+    assert grad.abs().sum() > 0
+    assert torch.allclose(grad.double(), attn64.relative_position_bias_table.grad, atol=1e-4, rtol=1e-4)
+
+
 def test_parameter_count_of_the_published_model() -> None:
     with torch.device("meta"):
         model = zoedepth_n()

@@ -73,6 +73,20 @@ def test_coarse_pretraining_maps_the_core_group_onto_zoedepth() -> None:
     assert [g.prefix for g in cfg.optim.param_groups] == ["core."]
     assert (cfg.scheduler.div_factor, cfg.scheduler.final_div_factor, cfg.scheduler.pct_start) == (1, 1e4, 0.5)
     assert cfg.optim.lr == pytest.approx(2e-4) and cfg.trainer.epochs == 24
+    # the reference's BaselinePretrain sees the whole frame (image_lr) against full-size GT, never a crop
+    assert cfg.data.options["sample"] == "whole"
+    pr, _ = _load("configs/patchrefiner_zoedepth/pr_u4k.py")
+    assert "sample" not in pr.data.options  # PatchRefiner trains on random crops (the default)
+
+
+@pytest.mark.parametrize("rel", ["configs/patchfusion_zoedepth/zoedepth_coarse_pretrain_u4k_demo.py",
+                                 "configs/patchrefiner_zoedepth/pr_u4k_demo.py"])
+def test_demo_twins_resolve_with_the_guide_recipe(rel: str) -> None:
+    demo, _ = _load(rel)
+    full, _ = _load(rel.replace("_demo.py", ".py"))
+    assert demo.model.name == full.model.name and demo.data.dataset == full.data.dataset
+    assert demo.scheduler == full.scheduler and demo.optim.grad_clip == full.optim.grad_clip
+    assert demo.data.max_train_samples is None and demo.data.options.get("sample") == full.data.options.get("sample")
 
 
 def test_teacher_student_stage_and_typed_cfg_options() -> None:

@@ -235,6 +235,8 @@ def translate(ref: Mapping[str, Any]) -> dict[str, Any]:
     model = _model(_section(ref, "model", "config"))
     depth = (float(model["depth"][0]), float(model["depth"][1]))
     data = _data(ref, depth)
+    if model["name"] == "zoedepth_n":  # coarse pretraining: the whole frame at the process shape, full-size GT
+        data["options"]["sample"] = "whole"
     train_cfg = _section(ref, "train_cfg", "config")
     if train_cfg.get("val_type", "epoch_base") != "epoch_base":
         raise ConfigError(f"train_cfg.val_type={train_cfg['val_type']!r} is not supported (epoch_base)")

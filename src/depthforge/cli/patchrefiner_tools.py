@@ -250,7 +250,7 @@ def _samples(cfg: Any, ref: Mapping[str, Any], test_type: str, shard: tuple[int,
         yield {k: v[None] if isinstance(v, torch.Tensor) else [v] for k, v in item.items()}
 
 
-def _build_model(cfg: Any, ckp_path: str | None) -> Any:
+def build_model(cfg: Any, ckp_path: str | None) -> Any:
     """The evaluated model: the configured one (a semi config's student) with the config's weights, then the
     checkpoint (``model_state_dict`` of the reference's files, or any layout the model's contract maps)."""
     from depthforge.checkpoint import load_checkpoint
@@ -323,7 +323,7 @@ def _test(argv: list[str] | None) -> int:
         import torch.distributed as dist
 
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    model = _build_model(cfg, args.ckp_path).to(device)
+    model = build_model(cfg, args.ckp_path).to(device)
     task = build_task(cfg, contract_of(model))
     split = tuple(args.patch_split_num)
     scorer = Scorer(task.protocol, keep_rows=True)  # this process's per-image rows

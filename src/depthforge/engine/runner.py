@@ -236,7 +236,8 @@ def build_module(cfg: Config) -> EngineModule:
         from depthforge.checkpoint import load_checkpoint
 
         info = load_checkpoint(module.model, cfg.run.load_from)
-        log.info("initialised weights from %s (%s)", cfg.run.load_from, info)
+        log.info("initialised weights from %s (%s layout, %d entries into %s)", cfg.run.load_from,
+                 info.get("layout"), info.get("loaded", 0), info.get("target") or "the model")
     return module
 
 
