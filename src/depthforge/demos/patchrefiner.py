@@ -242,13 +242,15 @@ def _pictures(folder: Path, samples: list[dict[str, np.ndarray]],
                  Panel("ground truth", gt, "depth", 0.0, hi)]
         depth += [Panel(METHODS[m], preds[m][i], "depth", 0.0, hi) for m in METHODS]
         size = (s["gt"].shape[0] // 4, s["gt"].shape[1] // 4)
-        # where refinement changed the coarse depth most (no error term: the far range would dominate it)
-        zoom = find_zoom([preds["coarse"][i], preds["m1"][i]], np.zeros_like(gt), size)
+        # where refinement changed the coarse depth most, relative to the true depth (in metres the far range
+        # and the sky would win): depth over ground truth, so that the error term is the relative error
+        valid = gt > 0
+        relative = [np.where(valid, preds[m][i] / np.where(valid, gt, 1.0), np.nan) for m in ("coarse", "m1")]
+        zoom = find_zoom(relative, valid.astype(np.float32), size)
         path = panel_figure(depth, folder / f"{i:03d}_depth.png", columns=4, zoom=zoom,
                             title=f"held-out frame {i}: depth (one scale, metres) and a zoom on a boundary")
         figures.append(Figure(path, f"held-out frame {i}: image, ground truth and every method on one depth "
                                     "scale; the boxed region is enlarged below"))
-        valid = gt > 0
         err = [Panel(f"|error| {METHODS[m]}", np.where(valid, np.abs(preds[m][i] - gt), np.nan), "error", 0.0,
                      hi / 4) for m in METHODS]
         path = panel_figure(err, folder / f"{i:03d}_error.png", columns=3,
