@@ -2,7 +2,7 @@
 
 1. renders a small synthetic set in the exact KITTI depth-completion layout;
 2. trains a reduced-width SemAttNet with the regular engine (progress bar, checkpoints, logs) in the
-   reference's three stages, scaled down (:data:`STAGES`): the three-branch backbone with deep supervision,
+   reference's three stages, scaled down (``configs/demo_semattnet_stages.yaml``): the three-branch backbone with deep supervision,
    then the dilated CSPN++ head on the frozen backbone, then the full model with the backbone at lr/10;
 3. scores it on the held-out ``val_selection_cropped`` frames against IP-Basic and
    nearest-neighbour fill with the KITTI metrics (kitti-penet protocol);
@@ -47,30 +47,18 @@ class Stage:
     overrides: dict[str, Any]
 
 
-# The reference recipe (configs/semattnet: bb -> cspn_init -> full_p8/full_p3), scaled down: the same models,
-# loss, deep-supervision schedule, frozen backbone in stage 2 and backbone at lr/10 in stage 3; a smaller width
-# and crop, batch 2 and a few hundred steps per stage instead of ~10^5. With so few steps the backbone needs a
-# much larger learning rate than the reference's 1.27e-3 for its output BatchNorm to reach metric depths; the
-# full model's 2e-2 is close to the reference's 2.53e-2. Each stage starts from the previous stage's last
-# checkpoint and its epochs continue the count (run.epoch_offset); each uses a one-cycle schedule.
-STAGES: tuple[Stage, ...] = (
-    Stage("bb", "stage 1: the three-branch backbone, deep supervision on its branch depths", {
-        "model": {"name": "semattnet_bb"},
-        "task": {"loss": {"deep_supervision": {"keys": ["rgb_depth", "semantic_depth", "d_depth"],
-                                               "schedule": [[1, 0.2], [3, 0.05]]}}},
-        "optim": {"lr": 0.1},
-        "trainer": {"epochs": 12, "val_every_n_epochs": 6},
-    }),
-    Stage("cspn_init", "stage 2: the dilated CSPN++ head on the frozen backbone", {
-        "model": {"freeze": ["backbone."], "freeze_bn_stats": False},
-        "optim": {"lr": 0.01},
-        "trainer": {"epochs": 3, "val_every_n_epochs": 3},
-    }),
-    Stage("full", "stage 3: the full model, backbone at lr/10", {
-        "optim": {"lr": 0.02, "param_groups": [{"prefix": "backbone.", "lr_mult": 0.1}]},
-        "trainer": {"epochs": 10, "val_every_n_epochs": 5},
-    }),
-)
+def _stages() -> tuple[Stage, ...]:
+    """The stages of ``configs/demo_semattnet_stages.yaml`` (data: the family's names stay out of the code)."""
+    import yaml
+
+    from depthforge.configs import packaged
+
+    with packaged("demo_semattnet_stages.yaml").open(encoding="utf-8") as fh:
+        table = yaml.safe_load(fh)
+    return tuple(Stage(str(s["name"]), str(s["what"]), dict(s["overrides"])) for s in table["stages"])
+
+
+STAGES: tuple[Stage, ...] = _stages()
 
 
 def stage_configs(base: dict[str, Any], user: dict[str, Any]) -> list[Config]:
