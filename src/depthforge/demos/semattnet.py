@@ -2,8 +2,9 @@
 
 1. renders a small synthetic set in the exact KITTI depth-completion layout;
 2. trains a reduced-width SemAttNet with the regular engine (progress bar, checkpoints, logs) in the
-   reference's three stages, scaled down (``configs/demo_semattnet_stages.yaml``): the three-branch backbone with deep supervision,
-   then the dilated CSPN++ head on the frozen backbone, then the full model with the backbone at lr/10;
+   reference's three stages, scaled down (``configs/demo_semattnet_stages.yaml``): the three-branch backbone
+   with deep supervision, then the dilated CSPN++ head on the frozen backbone, then the full model with the
+   backbone at lr/10;
 3. scores it on the held-out ``val_selection_cropped`` frames against IP-Basic and
    nearest-neighbour fill with the KITTI metrics (kitti-penet protocol);
 4. draws labelled figures (RGB, sparse input, ground truth, every method on one depth scale, their errors,
