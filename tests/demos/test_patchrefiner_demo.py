@@ -70,3 +70,4 @@ def test_results_are_keyed_by_the_protocols_names(tmp_path: Path) -> None:
     assert set(demo.METHODS) == {"coarse", "m1", "m2", "r32", "bilateral"}
     assert demo.KEYS == ("rmse", "abs_rel", "see", "EdgeAcc", "EdgeComp", "precision", "recall", "f1_score",
                          "si_boundary_f1")
+    assert list(demo.HEADERS) == [*demo.KEYS, "seam"]  # the table's columns, in order

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-# results.json keys: the protocols' own names (Depth Pro's boundary F1 is reported as si_boundary_f1)
+# results.json keys: the protocols' own names (Depth Pro's boundary F1 is reported as si_boundary_f1);
+# HEADERS labels them, plus the tiled modes' seam measure, in table order
 KEYS: tuple[str, ...] = ("rmse", "abs_rel", "see", "EdgeAcc", "EdgeComp", "precision", "recall", "f1_score",
                          "si_boundary_f1")
 HEADERS = {"rmse": "RMSE m", "abs_rel": "AbsRel", "see": "SEE m", "EdgeAcc": "EdgeAcc px", "EdgeComp": "EdgeComp px",
@@ -96,7 +97,7 @@ def run(out: Path, opts: Options) -> DemoResult:
               str(opts.seed), "--cfg-options", *common, f"model.config.image_raw_shape={raw}",
               f"model.config.patch_raw_shape={patch}", f"model.config.patch_split_num=[{opts.split[0]},{opts.split[1]}]",
               f"model.config.pretrain_coarse_model={coarse_ckpt}"]
-    print("[2/5] training the reduced coarse ZoeDepth on the CPU (tools/train.py " f"{COARSE_CONFIG})")
+    print(f"[2/5] training the reduced coarse ZoeDepth on the CPU (tools/train.py {COARSE_CONFIG})")
     _train(coarse_cmd, "coarse")
     print(f"[3/5] training the reduced PatchRefiner on the frozen coarse model (tools/train.py {PR_CONFIG})")
     _train(pr_cmd, "PatchRefiner")
@@ -117,7 +118,7 @@ def run(out: Path, opts: Options) -> DemoResult:
     table = {m: _score(preds[m], samples) for m in METHODS}
     for m in TILED:
         table[m]["seam"] = _seam(preds[m], opts.split)
-    text = format_markdown(table, {**{k: HEADERS[k] for k in KEYS}, "seam": HEADERS["seam"]}, METHODS)
+    text = format_markdown(table, dict(HEADERS), METHODS)
     print(text)
 
     print("[5/5] writing pictures")
@@ -138,7 +139,7 @@ def run(out: Path, opts: Options) -> DemoResult:
                 "python tools/train.py " + " ".join(_relative(a, root) for a in pr_cmd)]
     return DemoResult(name="patchrefiner", title="PatchRefiner high-resolution depth (synthetic Unreal4KStereo)",
                       out=out, table={METHODS[m]: v for m, v in table.items()},
-                      columns={**{k: HEADERS[k] for k in KEYS}, "seam": HEADERS["seam"]},
+                      columns=dict(HEADERS),
                       figures=figures, commands=commands, notes=notes, seconds=seconds,
                       larger_better=frozenset({"si_boundary_f1"}))
 

@@ -186,7 +186,8 @@ def run(out: Path, opts: Options) -> DemoResult:
                 "frames on the CPU."),
                ("Training follows the reference recipe's stages, scaled down (width, crop, epochs): the "
                 "three-branch backbone with deep supervision, then the dilated CSPN++ head on the frozen "
-                f"backbone, then the whole model with the backbone at lr/10 ({recipe}); every stage uses the reference's masked L1 criterion (-c l1).")])
+                f"backbone, then the whole model with the backbone at lr/10 ({recipe}); every stage uses the "
+                "reference's masked L1 criterion (-c l1).")])
 
 
 def _commands(out: Path, opts: Options, configs: list[Config]) -> list[str]:
