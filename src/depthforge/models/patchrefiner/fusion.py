@@ -6,6 +6,11 @@ depth maps resized to the level and fused again (``encoder_layers_2``). A decode
 level, concatenating each skip level and both depths (``decoder_layers``); ``final_conv`` gives the offset.
 Every resize is bilinear with ``align_corners=True``. Module and parameter names are those of the official
 checkpoints (``refiner_fusion_model.*``, 47 entries).
+
+Below float64 the network runs channels-last: its widest convolutions (290 and 64 channels at 384 x 512)
+take about two thirds of their channels-first time on CPUs, and the per-pixel LayerNorm becomes one fused
+``layer_norm`` over contiguous channels. float64 (verification) keeps channels-first and the explicit order
+of operations.
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=True)
 
 
+def _cat(tensors: Sequence[torch.Tensor], channels_last: bool) -> torch.Tensor:
+    """Channel concatenation in the network's memory format (one-channel maps would otherwise make
+    ``torch.cat`` fall back to channels-first)."""
+    x = torch.cat(list(tensors), dim=1)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
 class ChannelsFirstLayerNorm(nn.Module):
     """LayerNorm over the channels of each pixel (biased variance, eps 1e-6), N x C x H x W."""
 
@@ -40,6 +52,10 @@ class ChannelsFirstLayerNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.float64 and x.is_contiguous(memory_format=torch.channels_last):
+            # the same normalisation over the contiguous last dimension of the NHWC view
+            y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, self.eps)
+            return y.permute(0, 3, 1, 2)
         mean = x.mean(1, keepdim=True)
         var = (x - mean).pow(2).mean(1, keepdim=True)
         x = (x - mean) / torch.sqrt(var + self.eps)
@@ -88,7 +104,8 @@ class UpBlock(nn.Module):
         self, deeper: torch.Tensor, skip: torch.Tensor, depth1: torch.Tensor, depth2: torch.Tensor
     ) -> torch.Tensor:
         size = skip.shape[-2:]
-        x = torch.cat([_resize(deeper, size), skip, _resize(depth1, size), _resize(depth2, size)], dim=1)
+        x = _cat([_resize(deeper, size), skip, _resize(depth1, size), _resize(depth2, size)],
+                 skip.is_contiguous(memory_format=torch.channels_last))
         return self.conv(x)
 
 
@@ -135,16 +152,17 @@ class FusionUnet(nn.Module):
                 f"FusionUnet expects {len(self.encoder_layers_1)} coarse and fine feature levels, got "
                 f"{len(coarse_feats)} and {len(fine_feats)}"
             )
+        cl = coarse_depth.dtype != torch.float64
         encoded = []
         for level, (c, f) in enumerate(zip(coarse_feats, fine_feats)):
-            x = self.encoder_layers_1[level](torch.cat([c, f], dim=1))
+            x = self.encoder_layers_1[level](_cat([c, f], cl))
             size = x.shape[-2:]
-            x = torch.cat([x, _resize(coarse_depth, size), _resize(fine_depth, size)], dim=1)
+            x = _cat([x, _resize(coarse_depth, size), _resize(fine_depth, size)], cl)
             encoded.append(self.encoder_layers_2[level](x))
         x = encoded[-1]
         for block, skip in zip(self.decoder_layers, reversed(encoded[:-1])):
             x = block(x, skip, coarse_depth, fine_depth)
-        offset = self.final_conv(x)
+        offset = self.final_conv(x).contiguous()
         if update_base is None:
             return offset
         return torch.clamp(update_base + offset, min=0)
