@@ -7,10 +7,11 @@ Usage::
 
 Absolute times on a shared machine vary by 2x from hour to hour, so each figure is also given as a fraction of
 the GFLOP/s of a 2048 x 2048 float32 matmul measured in the same process just before it. FLOPs are counted by
-``torch.utils.flop_counter`` (multiply-add = 2 FLOPs) on a separate, untimed run of the same call (so each
-row runs twice). Every row runs in a fresh process with
-synthetic weights (the cost does not depend on them); memory is the process's peak RSS (``VmHWM``), model
-included.
+``torch.utils.flop_counter`` (multiply-add = 2 FLOPs) on a separate, untimed run of the same call, once per
+row (``process_num`` changes how the tiles are grouped, not the work). Every row runs in a fresh process with
+synthetic weights (the cost does not depend on them); memory is the process's peak RSS (``VmHWM``) during the
+timed run, model included (the peak is reset after the counted run where the kernel allows it, else it
+includes that run).
 
 Reference (the spec's measurements on this machine): ZoeDepth 384x512 about 0.6 of the matmul rate; PatchRefiner
 m1 on 2160x3840 split 4x4 397.5 s and 15.2 GB at process_num 1, out of 24 GB at process_num 4.
@@ -26,7 +27,7 @@ import sys
 import time
 from typing import Any
 
-from _memory import status_gb
+from _memory import reset_peak, status_gb
 
 ROWS = {
     "zoedepth": {"model": "zoedepth_n", "shape": (384, 512)},
@@ -50,7 +51,7 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def _child(row: str, process_num: int, threads: int) -> dict[str, Any]:
+def _child(row: str, process_num: int, threads: int, flops: float | None) -> dict[str, Any]:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
@@ -74,17 +75,23 @@ def _child(row: str, process_num: int, threads: int) -> dict[str, Any]:
     # FLOPs come from a separate run (it also warms up): under the counter's dispatch mode the fused
     # attention and the oneDNN convolutions are bypassed, so a counted run is no measure of time. The
     # counted run uses the explicit attention, whose products the counter sees (the fused kernel's it does not).
-    counter = FlopCounterMode(display=False)
-    with counter, sdpa_kernel(SDPBackend.MATH):
-        run()
-    flops = counter.get_total_flops()
+    # A later process_num of the same row gets the count from the parent and warms up on the coarse branch.
+    if flops is None:
+        counter = FlopCounterMode(display=False)
+        with counter, sdpa_kernel(SDPBackend.MATH):
+            run()
+        flops = counter.get_total_flops()
+    else:  # only PatchRefiner rows have several process_nums
+        with torch.inference_mode():
+            model.coarse_forward(torch.rand(1, 3, *model.process_shape))
     rate = matmul_gflops()
+    exact_peak = reset_peak()
     t0 = time.perf_counter()
     out = run()
     seconds = time.perf_counter() - t0
     return {"row": row, "process_num": process_num, "seconds": seconds, "tflop": flops / 1e12,
             "matmul_gflops": rate, "fraction": flops / seconds / 1e9 / rate, "peak_gb": status_gb("VmHWM"),
-            "out": list(out.shape[-2:])}
+            "exact_peak": exact_peak, "out": list(out.shape[-2:])}
 
 
 def main() -> None:
@@ -92,26 +99,32 @@ def main() -> None:
     ap.add_argument("--what", nargs="+", choices=list(ROWS), default=list(ROWS))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--flops", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(_child(args.child[0], int(args.child[1]), args.threads)))
+        print(json.dumps(_child(args.child[0], int(args.child[1]), args.threads, args.flops)))
         return
     print(f"Full-size inference, CPU, {args.threads} threads, fp32, synthetic weights")
     print("| run | input | process_num | output | TFLOP | s | matmul GFLOP/s | fraction of matmul | peak RSS GB |")
     print("|---|---|---|---|---|---|---|---|---|", flush=True)
     for row in args.what:  # one row at a time: a long table is readable while it runs
+        flops: float | None = None
         for process_num in ROWS[row].get("process_nums", (1,)):
-            out = subprocess.run([sys.executable, __file__, "--child", row, str(process_num), "--threads",
-                                  str(args.threads)], capture_output=True, text=True, check=False)
+            cmd = [sys.executable, __file__, "--child", row, str(process_num), "--threads", str(args.threads)]
+            if flops is not None:
+                cmd += ["--flops", repr(flops)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode:
                 print(f"{row} process_num={process_num}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            flops = r["tflop"] * 1e12
             spec = ROWS[row]
             name = "ZoeDepth-N" if row == "zoedepth" else f"PatchRefiner {spec['mode']} (4x4)"
             print(f"| {name} | {spec['shape'][0]}x{spec['shape'][1]} | {process_num} | "
                   f"{r['out'][0]}x{r['out'][1]} | {r['tflop']:.2f} | {r['seconds']:.1f} | {r['matmul_gflops']:.0f} | "
-                  f"{r['fraction']:.2f} | {r['peak_gb']:.1f} |", flush=True)
+                  f"{r['fraction']:.2f} | {r['peak_gb']:.1f}{'' if r['exact_peak'] else ' (incl. counted run)'} |",
+                  flush=True)
 
 
 if __name__ == "__main__":
