@@ -210,3 +210,14 @@ def test_resume_uses_the_run_config_and_refuses_silent_changes(kitti_synth, tmp_
     assert resumed.data.batch_size == 2 and resumed.run.resume == ckpt and resumed.model == cfg.model
     args = parser.parse_args(["train", "--resume", ckpt, "--override-run"])
     assert _resumed_config(args, {"data": {"batch_size": 4}, "run": {"resume": ckpt}}).data.batch_size == 4
+
+
+def test_progress_bar_counts_epochs_like_the_run(kitti_synth, tmp_path: Path,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    # a later stage (epoch_offset 5) labels its epochs 5 and 6, never with the stage-local 0 and 1
+    train(build_config(tiny_config(kitti_synth, tmp_path, trainer={"epochs": 2, "progress_bar": True},
+                                   run={"epoch_offset": 5})))
+    captured = capfd.readouterr()
+    shown = captured.out + captured.err  # Lightning's bars write to stdout
+    assert "Epoch 5:" in shown and "Epoch 6:" in shown
+    assert "Epoch 0:" not in shown and "Epoch 1:" not in shown

@@ -207,8 +207,18 @@ class ProgressBar(TQDMProgressBar):
             self.on_train_epoch_start(trainer)
 
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
-        super().on_train_epoch_start(trainer, *args)
-        self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch + self.epoch_offset}")
+        # Lightning's hook redraws the bar with its own, stage-local label (a stray "Epoch 0" line in a log
+        # file): give the bar the run's label before that hook draws, and keep the hook from relabelling it.
+        label = f"Epoch {trainer.current_epoch + self.epoch_offset}"
+        bar = self.train_progress_bar
+        bar.desc = f"{label}: "
+        bar.set_description = lambda *_, **__: None  # type: ignore[method-assign]
+        try:
+            super().on_train_epoch_start(trainer, *args)
+        finally:
+            del bar.set_description
+        if self.train_progress_bar is not bar:  # a bar that Lightning made anew (leave=True)
+            self.train_progress_bar.set_description(label)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
