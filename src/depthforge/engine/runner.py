@@ -217,8 +217,6 @@ class ProgressBar(TQDMProgressBar):
             super().on_train_epoch_start(trainer, *args)
         finally:
             del bar.set_description
-        if self.train_progress_bar is not bar:  # a bar that Lightning made anew (leave=True)
-            self.train_progress_bar.set_description(label)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
