@@ -36,10 +36,15 @@ def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
 
 
 def _cat(tensors: Sequence[torch.Tensor], channels_last: bool) -> torch.Tensor:
-    """Channel concatenation in the network's memory format (one-channel maps would otherwise make
-    ``torch.cat`` fall back to channels-first)."""
-    x = torch.cat(list(tensors), dim=1)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    """Channel concatenation in the network's memory format.
+
+    Channels-last concatenates the NHWC views, which writes the result in its final layout in one pass
+    (``torch.cat`` of NCHW tensors falls back to channels-first when one-channel maps take part, and the
+    conversion afterwards was a second full copy of the widest maps).
+    """
+    if not channels_last:
+        return torch.cat(list(tensors), dim=1)
+    return torch.cat([t.permute(0, 2, 3, 1) for t in tensors], dim=3).permute(0, 3, 1, 2)
 
 
 class ChannelsFirstLayerNorm(nn.Module):

@@ -28,6 +28,7 @@ from torch import nn
 
 from depthforge.batch import BOXES, DEPTH, IMAGE, IMAGE_LR
 from depthforge.models.contract import ModelContract, builds
+from depthforge.models.layers.beit import reusing_position_bias
 from depthforge.models.patchrefiner.checkpoint import checkpoint_filter
 from depthforge.models.patchrefiner.fusion import FusionUnet
 from depthforge.models.patchrefiner.roi_align import roi_align
@@ -315,27 +316,29 @@ class PatchRefiner(nn.Module):
                 bar.update(1)
                 yield tile, depth
 
-        ph, pw = self.process_shape
-        mask = blend_mask(ph, pw).to(image.device)
-        mosaic = torch.zeros(cfg.canvas_shape, dtype=torch.float32, device=image.device)
-        weights = torch.zeros_like(mosaic)
-        for tile, depth in predictions(grid_tiles(cfg, (0, 0), (0, 0))):
-            mosaic[tile.canvas_y : tile.canvas_y + ph, tile.canvas_x : tile.canvas_x + pw] = depth
-            weights[tile.canvas_y : tile.canvas_y + ph, tile.canvas_x : tile.canvas_x + pw] = mask
-        canvas = RunningAverage(mosaic, weights)
-        if kind != "m1":
-            for grid in shifted_grids(cfg):
-                for tile, depth in predictions(grid):
-                    canvas.update(depth, mask, tile.canvas_y, tile.canvas_x)
-        if kind == "r":
-            th, tw = cfg.tile_shape
-            canvas.resize(cfg.image_shape)
-            raw_mask = blend_mask(th, tw).to(image.device) + 1e-3
-            rng = random.Random(seed)
-            for _ in range(rounds_total // process_num):
-                for tile, depth in predictions(random_tiles(rng, cfg, process_num)):
-                    up = F.interpolate(depth[None, None], size=(th, tw))[0, 0]  # nearest, as the reference
-                    canvas.update(up, raw_mask, tile.raw_y, tile.raw_x)
+        # every tile runs the fine branch at one grid with the same weights: its position bias is built once
+        with reusing_position_bias(self.refiner_fine_branch):
+            ph, pw = self.process_shape
+            mask = blend_mask(ph, pw).to(image.device)
+            mosaic = torch.zeros(cfg.canvas_shape, dtype=torch.float32, device=image.device)
+            weights = torch.zeros_like(mosaic)
+            for tile, depth in predictions(grid_tiles(cfg, (0, 0), (0, 0))):
+                mosaic[tile.canvas_y : tile.canvas_y + ph, tile.canvas_x : tile.canvas_x + pw] = depth
+                weights[tile.canvas_y : tile.canvas_y + ph, tile.canvas_x : tile.canvas_x + pw] = mask
+            canvas = RunningAverage(mosaic, weights)
+            if kind != "m1":
+                for grid in shifted_grids(cfg):
+                    for tile, depth in predictions(grid):
+                        canvas.update(depth, mask, tile.canvas_y, tile.canvas_x)
+            if kind == "r":
+                th, tw = cfg.tile_shape
+                canvas.resize(cfg.image_shape)
+                raw_mask = blend_mask(th, tw).to(image.device) + 1e-3
+                rng = random.Random(seed)
+                for _ in range(rounds_total // process_num):
+                    for tile, depth in predictions(random_tiles(rng, cfg, process_num)):
+                        up = F.interpolate(depth[None, None], size=(th, tw))[0, 0]  # nearest, as the reference
+                        canvas.update(up, raw_mask, tile.raw_y, tile.raw_x)
         bar.close()
         result = canvas.average[None, None]
         if output == "input":

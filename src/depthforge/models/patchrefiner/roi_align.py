@@ -62,7 +62,11 @@ def roi_align(
     dtype = features.dtype
     rois = boxes.to(dtype=dtype, device=features.device)
     scale = torch.tensor(spatial_scale, dtype=dtype, device=features.device)
-    out = features.new_zeros((rois.shape[0], channels, out_h, out_w))
+    # Gathered channels-last: each row and column index then selects a contiguous run of channels (a
+    # channels-first gather along the width moves single floats), and the result comes out in the
+    # channels-last layout the fusion network runs in. The arithmetic per element is unchanged.
+    out = features.new_zeros((rois.shape[0], out_h, out_w, channels)).permute(0, 3, 1, 2)
+    nhwc: dict[int, torch.Tensor] = {}
     for k in range(rois.shape[0]):
         batch = int(rois[k, 0].item())
         start_w = rois[k, 1] * scale - 0.5
@@ -77,18 +81,20 @@ def roi_align(
             continue  # an empty box: no samples, zeros
         y_lo, y_hi, wy_lo, wy_hi = _axis_samples(start_h, bin_h, out_h, grid_h, height)
         x_lo, x_hi, wx_lo, wx_hi = _axis_samples(start_w, bin_w, out_w, grid_w, width)
-        fmap = features[batch]
-        rows_lo = fmap.index_select(1, y_lo)
-        rows_hi = fmap.index_select(1, y_hi)
-        w1 = wy_lo[:, None] * wx_lo[None, :]
-        w2 = wy_lo[:, None] * wx_hi[None, :]
-        w3 = wy_hi[:, None] * wx_lo[None, :]
-        w4 = wy_hi[:, None] * wx_hi[None, :]
-        val = w1 * rows_lo.index_select(2, x_lo)
-        val = val + w2 * rows_lo.index_select(2, x_hi)
-        val = val + w3 * rows_hi.index_select(2, x_lo)
-        val = val + w4 * rows_hi.index_select(2, x_hi)
+        if batch not in nhwc:
+            nhwc[batch] = features[batch].permute(1, 2, 0).contiguous()
+        fmap = nhwc[batch]
+        rows_lo = fmap.index_select(0, y_lo)
+        rows_hi = fmap.index_select(0, y_hi)
+        w1 = (wy_lo[:, None] * wx_lo[None, :]).unsqueeze(2)
+        w2 = (wy_lo[:, None] * wx_hi[None, :]).unsqueeze(2)
+        w3 = (wy_hi[:, None] * wx_lo[None, :]).unsqueeze(2)
+        w4 = (wy_hi[:, None] * wx_hi[None, :]).unsqueeze(2)
+        val = w1 * rows_lo.index_select(1, x_lo)
+        val = val + w2 * rows_lo.index_select(1, x_hi)
+        val = val + w3 * rows_hi.index_select(1, x_lo)
+        val = val + w4 * rows_hi.index_select(1, x_hi)
         if grid_h * grid_w > 1:
-            val = val.reshape(channels, out_h, grid_h, out_w, grid_w).sum(dim=(2, 4)) / (grid_h * grid_w)
-        out[k] = val
+            val = val.reshape(out_h, grid_h, out_w, grid_w, channels).sum(dim=(1, 3)) / (grid_h * grid_w)
+        out[k].copy_(val.permute(2, 0, 1))
     return out

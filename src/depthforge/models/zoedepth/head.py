@@ -119,7 +119,12 @@ class ConditionalLogBinomial(nn.Module):
                                  nn.Conv2d(hidden, 4, 1), nn.Softplus())
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        pt = self.mlp(torch.cat((x, cond), dim=1))
+        # The 1x1 convolutions are a per-pixel MLP: as linear layers over the channels of NHWC views they run at
+        # matmul speed (oneDNN's channels-first 1x1 kernel took about 4x longer at 384 x 512 on CPUs).
+        first, act, second, out_act = self.mlp
+        h = torch.cat((x.permute(0, 2, 3, 1), cond.permute(0, 2, 3, 1)), dim=3)
+        h = act(F.linear(h, first.weight.flatten(1), first.bias))
+        pt = out_act(F.linear(h, second.weight.flatten(1), second.bias)).permute(0, 3, 1, 2)
         p = pt[:, :2] + self.p_eps
         p = p[:, 0] / (p[:, 0] + p[:, 1])
         t = pt[:, 2:] + self.p_eps
