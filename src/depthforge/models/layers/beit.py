@@ -17,9 +17,11 @@ BEiT backbones):
 
 At the pre-training grid this is exactly the fixed bias of the original model. Within
 :func:`reusing_position_bias` (gradients off) each layer keeps the bias it built per grid: tiled inference runs
-one grid many times with the same weights, and gathering a ``heads x (hw+1)^2`` bias was about a tenth of
-a ZoeDepth forward on CPUs. ``fc_norm`` and ``head``
-(classification) exist for checkpoint compatibility; :meth:`Beit.forward_tokens` does not use them.
+one grid many times with the same weights, and gathering a ``heads x (hw+1)^2`` bias is about a tenth of a
+ZoeDepth forward on CPUs.
+
+``fc_norm`` and ``head`` (classification) exist for checkpoint compatibility; :meth:`Beit.forward_tokens` does
+not use them.
 """
 
 from __future__ import annotations

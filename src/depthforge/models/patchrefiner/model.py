@@ -254,7 +254,9 @@ class PatchRefiner(nn.Module):
           (bilinear, ``align_corners=True``).
         * ``process_num``: the reference's tiles per forward. It sets the ``r<N>`` schedule
           (``N // process_num`` rounds of ``process_num`` tiles sharing one column); memory does not
-          depend on it: at most ``chunk_size`` tiles go through the network at once.
+          depend on it: at most ``chunk_size`` tiles go through the network at once. The fine branch keeps
+          its BEiT position bias for the tiles' grid while the call runs (about 0.9 GB at full size; see
+          :func:`~depthforge.models.layers.beit.reusing_position_bias`).
         * ``seed``: seeds the ``r<N>`` draws (``random.Random(seed)``; ``None``: not reproducible).
         * ``output``: ``"input"`` (default) returns ``depth`` at the input size, the tiling's canvas resized
           bilinearly (``align_corners=False``, the resize of the reference's evaluation); ``"process"``
