@@ -120,7 +120,7 @@ class ConditionalLogBinomial(nn.Module):
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         # The 1x1 convolutions are a per-pixel MLP: as linear layers over the channels of NHWC views they run at
-        # matmul speed (oneDNN's channels-first 1x1 kernel took about 4x longer at 384 x 512 on CPUs).
+        # matmul speed (oneDNN's channels-first 1x1 kernel took about 3x longer at 384 x 512 on CPUs).
         first, act, second, out_act = self.mlp
         h = torch.cat((x.permute(0, 2, 3, 1), cond.permute(0, 2, 3, 1)), dim=3)
         h = act(F.linear(h, first.weight.flatten(1), first.bias))
