@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_patchrefiner.py                    # the whole table (about an hour on 2 cores)
     python benchmarks/bench_patchrefiner.py --what zoedepth m1 --threads 2
+    python benchmarks/bench_patchrefiner.py --what m1 --precision bf16-mixed   # torch.autocast, 16-bit products
 
 Absolute times on a shared machine vary by 2x from hour to hour, so each figure is also given as a fraction of
 the GFLOP/s of a 2048 x 2048 float32 matmul measured in the same process just before it. FLOPs are counted by
@@ -11,7 +12,8 @@ the GFLOP/s of a 2048 x 2048 float32 matmul measured in the same process just be
 row (``process_num`` changes how the tiles are grouped, not the work). Every row runs in a fresh process with
 synthetic weights (the cost does not depend on them); memory is the process's peak RSS (``VmHWM``) during the
 timed run, model included (the peak is reset after the counted run where the kernel allows it, else it
-includes that run).
+includes that run). ``--precision bf16-mixed`` times the same call under ``torch.autocast`` (FLOPs as counted
+in float32); the fraction still compares with the float32 matmul rate, so it can exceed 1.
 
 Reference (the spec's measurements on this machine): ZoeDepth 384x512 about 0.6 of the matmul rate; PatchRefiner
 m1 on 2160x3840 split 4x4 397.5 s and 15.2 GB at process_num 1, out of 24 GB at process_num 4.
@@ -51,11 +53,12 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def _child(row: str, process_num: int, threads: int, flops: float | None) -> dict[str, Any]:
+def _child(row: str, process_num: int, threads: int, flops: float | None, precision: str) -> dict[str, Any]:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
+    from depthforge.inference.precision import autocast
     from depthforge.registry import create_model
     from depthforge.testing.weights import fill_state_dict
 
@@ -72,6 +75,13 @@ def _child(row: str, process_num: int, threads: int, flops: float | None) -> dic
             return model.infer(image, mode=spec["mode"], patch_split_num=(4, 4), process_num=process_num,
                                seed=0)["depth"]
 
+    def warm_up() -> None:
+        with torch.inference_mode():
+            if spec["model"] == "zoedepth_n":
+                run()
+            else:
+                model.coarse_forward(torch.rand(1, 3, *model.process_shape))
+
     # FLOPs come from a separate run (it also warms up): under the counter's dispatch mode the fused
     # attention and the oneDNN convolutions are bypassed, so a counted run is no measure of time. The
     # counted run uses the explicit attention, whose products the counter sees (the fused kernel's it does not).
@@ -81,36 +91,42 @@ def _child(row: str, process_num: int, threads: int, flops: float | None) -> dic
         with counter, sdpa_kernel(SDPBackend.MATH):
             run()
         flops = counter.get_total_flops()
-    else:  # only PatchRefiner rows have several process_nums
-        with torch.inference_mode():
-            model.coarse_forward(torch.rand(1, 3, *model.process_shape))
+    elif precision == "32-true":  # only PatchRefiner rows have several process_nums
+        warm_up()
     rate = matmul_gflops()
-    exact_peak = reset_peak()
-    t0 = time.perf_counter()
-    out = run()
-    seconds = time.perf_counter() - t0
-    return {"row": row, "process_num": process_num, "seconds": seconds, "tflop": flops / 1e12,
-            "matmul_gflops": rate, "fraction": flops / seconds / 1e9 / rate, "peak_gb": status_gb("VmHWM"),
-            "exact_peak": exact_peak, "out": list(out.shape[-2:])}
+    with autocast("cpu", precision):
+        if precision != "32-true":  # the counted run warmed up the float32 kernels only
+            warm_up()
+        exact_peak = reset_peak()
+        t0 = time.perf_counter()
+        out = run()
+        seconds = time.perf_counter() - t0
+    return {"row": row, "process_num": process_num, "precision": precision, "seconds": seconds,
+            "tflop": flops / 1e12, "matmul_gflops": rate, "fraction": flops / seconds / 1e9 / rate,
+            "peak_gb": status_gb("VmHWM"), "exact_peak": exact_peak, "out": list(out.shape[-2:])}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--what", nargs="+", choices=list(ROWS), default=list(ROWS))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", nargs="+", default=["32-true"], choices=["32-true", "bf16-mixed", "16-mixed"])
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--flops", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(_child(args.child[0], int(args.child[1]), args.threads, args.flops)))
+        print(json.dumps(_child(args.child[0], int(args.child[1]), args.threads, args.flops, args.precision[0])))
         return
-    print(f"Full-size inference, CPU, {args.threads} threads, fp32, synthetic weights")
-    print("| run | input | process_num | output | TFLOP | s | matmul GFLOP/s | fraction of matmul | peak RSS GB |")
-    print("|---|---|---|---|---|---|---|---|---|", flush=True)
+    print(f"Full-size inference, CPU, {args.threads} threads, synthetic weights; fraction of the float32 matmul rate")
+    print("| run | input | process_num | precision | output | TFLOP | s | matmul GFLOP/s | fraction of matmul "
+          "| peak RSS GB |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for row in args.what:  # one row at a time: a long table is readable while it runs
         flops: float | None = None
-        for process_num in ROWS[row].get("process_nums", (1,)):
-            cmd = [sys.executable, __file__, "--child", row, str(process_num), "--threads", str(args.threads)]
+        runs = [(p, n) for p in args.precision for n in ROWS[row].get("process_nums", (1,))]
+        for precision, process_num in runs:
+            cmd = [sys.executable, __file__, "--child", row, str(process_num), "--threads", str(args.threads),
+                   "--precision", precision]
             if flops is not None:
                 cmd += ["--flops", repr(flops)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -121,7 +137,7 @@ def main() -> None:
             flops = r["tflop"] * 1e12
             spec = ROWS[row]
             name = "ZoeDepth-N" if row == "zoedepth" else f"PatchRefiner {spec['mode']} (4x4)"
-            print(f"| {name} | {spec['shape'][0]}x{spec['shape'][1]} | {process_num} | "
+            print(f"| {name} | {spec['shape'][0]}x{spec['shape'][1]} | {process_num} | {precision} | "
                   f"{r['out'][0]}x{r['out'][1]} | {r['tflop']:.2f} | {r['seconds']:.1f} | {r['matmul_gflops']:.0f} | "
                   f"{r['fraction']:.2f} | {r['peak_gb']:.1f}{'' if r['exact_peak'] else ' (incl. counted run)'} |",
                   flush=True)

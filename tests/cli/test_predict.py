@@ -52,6 +52,9 @@ def test_predict_folder_at_any_size(tmp_path: Path, ckpt: Path) -> None:
     sem = np.asarray(Image.open(tmp_path / "in/sem/a.png"))
     sparse = np.asarray(Image.open(tmp_path / "in/sparse/a.png")).astype(np.float32) / 256
     np.testing.assert_allclose(pred.predict(rgb, sem, sparse), npy, atol=1e-5)
+    low = CompletionPredictor.from_checkpoint(ckpt, precision="bf16-mixed").predict(rgb, sem, sparse)
+    assert low.dtype == np.float32 and low.shape == npy.shape
+    assert 0 < np.abs(low - npy).max() < 0.05 * np.abs(npy).max()  # run in 16 bits, and still close
 
 
 def test_predict_reports_missing_pairs(tmp_path: Path, ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,3 +62,27 @@ def test_patchrefiner_tiled_and_its_errors(tmp_path: Path, capsys: pytest.Captur
     assert len(err) == 1 and "odd.png" in err[0] and "pad" in err[0], err
     assert main(["predict", "--ckpt", ckpt, "--image", str(tmp_path / "nothing*.png"), "--out", str(out)]) == 2
     assert "no images" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["zoedepth_n", "patchrefiner"])
+def test_bf16_mixed_precision_is_close_to_float32(tmp_path: Path, name: str) -> None:
+    _images(tmp_path / "in", 128, 128)
+    ckpt = _save(name, tmp_path / "m.pth")
+    image = str(tmp_path / "in" / "rgb.png")
+    depth = {}
+    for precision in ("32-true", "bf16-mixed"):
+        out = tmp_path / precision
+        assert main(["predict", "--ckpt", ckpt, "--image", image, "--out", str(out), "--precision", precision,
+                     "--patch-split-num", "2", "2"]) == 0
+        depth[precision] = read_npy(out / "rgb.npy")
+    low, ref = depth["bf16-mixed"], depth["32-true"]
+    assert low.dtype == np.float32 and low.shape == ref.shape == (128, 128)
+    rel = np.abs(low - ref) / ref
+    assert 0 < rel.max() < 0.05, rel.max()  # really run in 16 bits, and still close
+
+
+def test_unknown_precision_is_refused() -> None:
+    from depthforge.inference.monocular import MonocularPredictor
+
+    with pytest.raises(ValueError, match="bf16-mixed"):
+        MonocularPredictor(torch.nn.Identity(), precision="bf16")

@@ -23,6 +23,14 @@ def test_stages_follow_the_reference_recipe() -> None:
     assert "deep_supervision" not in init.task.loss and "deep_supervision" not in full.task.loss
     assert init.model.freeze == ["backbone."] and not full.model.freeze
     assert [(g.prefix, g.lr_mult) for g in full.optim.param_groups] == [("backbone.", 0.1)]
+    heads = [(g.prefix, g.lr_mult) for g in bb.optim.param_groups]  # the depth heads' BatchNorm at 10x lr
+    assert heads == [(f"{name}.1.", 10) for name in ("rgb_decoder_output", "segment_decoder_layer6",
+                                                      "decoder_layer6")]
+    from depthforge.engine.module import EngineModule
+
+    groups = {g["name"]: g for g in EngineModule(bb)._param_groups()}  # the prefixes name the BatchNorms
+    for prefix, _ in heads:
+        assert len(groups[prefix]["params"]) == 2 and groups[prefix]["lr"] == 10 * bb.optim.lr
     # same loss and width in every stage; epochs continue; each stage starts from the previous one
     assert {c.task.loss["criterion"] for c in (bb, init, full)} == {"l1"}  # the reference's -c l1
     assert {c.model.kwargs["width_mult"] for c in (bb, init, full)} == {0.125}

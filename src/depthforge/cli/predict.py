@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default=None, help="completion: model variant (default: from the checkpoint)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    p.add_argument("--precision", default="32-true", choices=("32-true", "bf16-mixed", "16-mixed"),
+                   help="32-true (default, the reference's); bf16-mixed is faster on CPUs with AMX or "
+                        "AVX512-BF16 and on recent GPUs, at a small cost in accuracy")
     p.add_argument("--mode", default="m1", help="PatchRefiner tiling mode: m1, m2 or r<N> (e.g. r32)")
     p.add_argument("--patch-split-num", type=int, nargs=2, default=(4, 4), metavar=("ROWS", "COLS"),
                    help="PatchRefiner tiles per image side (default 4 4)")
@@ -126,7 +129,7 @@ def _monocular(args: argparse.Namespace, out: Path) -> int:
     images = _images(args.image)
     predictor = MonocularPredictor.from_checkpoints(
         args.ckpt, device=args.device, mode=args.mode, patch_split_num=tuple(args.patch_split_num),
-        process_num=args.process_num, fit=args.fit)
+        process_num=args.process_num, fit=args.fit, precision=args.precision)
     for path in tqdm(images, desc="predict", unit="img"):
         image, notes = read_user_image(path)
         for note in notes:
@@ -145,7 +148,8 @@ def _completion(args: argparse.Namespace, out: Path) -> int:
     pairs = _completion_inputs(args)
     if len(args.ckpt) != 1:
         raise DataError(None, "depth completion takes one checkpoint")
-    predictor = CompletionPredictor.from_checkpoint(args.ckpt[0], args.model, device=args.device)
+    predictor = CompletionPredictor.from_checkpoint(args.ckpt[0], args.model, device=args.device,
+                                                   precision=args.precision)
     for name, rgb_path, sparse_path, sem_path in tqdm(pairs, desc="predict", unit="img"):
         rgb, sem, sparse = read_rgb(rgb_path), read_semantic(sem_path), read_depth(sparse_path)
         shapes = {rgb_path: rgb.shape[:2], sem_path: sem.shape[:2], sparse_path: sparse.shape[:2]}

@@ -185,7 +185,7 @@ def run(out: Path, opts: Options) -> DemoResult:
                 f"val_selection_cropped frames; the model is trained on {opts.drives} drives x {opts.frames} "
                 "frames on the CPU."),
                ("Training follows the reference recipe's stages, scaled down (width, crop, epochs; a larger "
-                "learning rate for the few steps): the "
+                "learning rate for the few steps, 10x that for the depth heads' BatchNorm in stage 1): the "
                 "three-branch backbone with deep supervision, then the dilated CSPN++ head on the frozen "
                 f"backbone, then the whole model with the backbone at lr/10 ({recipe}); every stage uses the "
                 "reference's masked L1 criterion (-c l1).")])

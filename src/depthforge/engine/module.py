@@ -15,6 +15,7 @@ import torch.nn as nn
 from depthforge.batch import GT, PAD
 from depthforge.config import Config, to_dict
 from depthforge.engine.evaluation import Scorer
+from depthforge.errors import ConfigError
 from depthforge.models.contract import contract_of
 from depthforge.registry import create_model
 from depthforge.tasks.base import Task, build_task
@@ -180,10 +181,14 @@ class EngineModule(L.LightningModule):
     # --- optimisation ---------------------------------------------------------------------
     def _param_groups(self) -> list[dict[str, Any]]:
         opt = self.cfg.optim
+        names = [n for n, _ in self.model.named_parameters()]
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         groups: list[dict[str, Any]] = []
         taken: set[str] = set()
-        for group in opt.param_groups:
+        for i, group in enumerate(opt.param_groups):
+            if not any(n.startswith(group.prefix) for n in names):  # a typo would train at the wrong rate
+                raise ConfigError(f"optim.param_groups[{i}].prefix {group.prefix!r} names no parameter of "
+                                  f"{self.cfg.model.name}")
             params = [p for n, p in named if n.startswith(group.prefix) and n not in taken]
             taken.update(n for n, _ in named if n.startswith(group.prefix))
             if params:

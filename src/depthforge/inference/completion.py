@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from depthforge.batch import IMAGE, SEMANTIC, SPARSE
+from depthforge.inference.precision import autocast, check_precision
 from depthforge.models.contract import contract_of
 
 
@@ -49,10 +50,15 @@ class CompletionPredictor:
 
     model: nn.Module
     device: torch.device = torch.device("cpu")
+    precision: str = "32-true"
+    """``32-true``, ``bf16-mixed`` or ``16-mixed`` (:mod:`depthforge.inference.precision`)."""
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, model_name: str | None = None, device: str = "cpu",
-                        **model_kwargs: Any) -> CompletionPredictor:
+                        precision: str = "32-true", **model_kwargs: Any) -> CompletionPredictor:
         """Build the model a checkpoint holds and load its weights (see ``build_from_checkpoint``).
 
         depthforge checkpoints record the model name and arguments; for other files the model's family
@@ -61,7 +67,7 @@ class CompletionPredictor:
         from depthforge.checkpoint import build_from_checkpoint
 
         model = build_from_checkpoint(path, model_name, **model_kwargs)
-        return cls(model.to(device).eval(), torch.device(device))
+        return cls(model.to(device).eval(), torch.device(device), precision)
 
     @torch.inference_mode()
     def predict(self, image: np.ndarray | torch.Tensor, semantic: np.ndarray | torch.Tensor,
@@ -75,7 +81,8 @@ class CompletionPredictor:
                 raise ValueError(f"input '{key}' is {tuple(t.shape[-2:])}, sparse depth is {(h, w)}")
             batch[key] = pad_to_multiple(t.to(self.device), multiple)[0]
         self.model.eval()
-        depth = self.model(batch)["depth"][..., :h, :w]
+        with autocast(self.device, self.precision):
+            depth = self.model(batch)["depth"][..., :h, :w]
         return depth[0, 0].float().cpu().numpy()
 
     def predict_many(self, samples: Iterable[Mapping[str, torch.Tensor]]) -> Iterator[np.ndarray]:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from depthforge.errors import CheckpointError, DataError
+from depthforge.inference.precision import autocast, check_precision
 
 ZOEDEPTH_SHAPE = (384, 512)  # the coarse model's process shape (H, W)
 
@@ -54,6 +55,11 @@ class MonocularPredictor:
     patch_split_num: tuple[int, int] = (4, 4)
     process_num: int = 4
     fit: str = "error"
+    precision: str = "32-true"
+    """``32-true``, ``bf16-mixed`` or ``16-mixed`` (:mod:`depthforge.inference.precision`)."""
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
 
     @classmethod
     def from_checkpoints(cls, paths: Sequence[str | Path], device: str = "cpu", **options: object
@@ -79,9 +85,14 @@ class MonocularPredictor:
     @torch.inference_mode()
     def predict(self, image: np.ndarray, name: str = "image") -> np.ndarray:
         """Depth (H, W) float32 metres at the input resolution for an H x W x 3 RGB image in [0, 1]."""
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().to(self.device)
+        with autocast(self.device, self.precision):
+            depth = self._depth(x, name)
+        return depth[0, 0].float().cpu().numpy()
+
+    def _depth(self, x: torch.Tensor, name: str) -> torch.Tensor:
         from depthforge.models.patchrefiner import PatchRefiner
 
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().to(self.device)
         if isinstance(self.model, PatchRefiner):
             try:
                 depth = self.model.infer(x, mode=self.mode, patch_split_num=self.patch_split_num,
@@ -91,8 +102,8 @@ class MonocularPredictor:
         else:
             small = F.interpolate(x, size=ZOEDEPTH_SHAPE, mode="bilinear", align_corners=True)
             depth = self.model(small)["depth"]
-            depth = F.interpolate(depth, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return depth[0, 0].float().cpu().numpy()
+            depth = F.interpolate(depth.float(), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return depth
 
 
 def intrinsics_from_fov(width: int, height: int, fov_deg: float) -> tuple[float, float, float, float]:
