@@ -31,6 +31,8 @@ from typing import Any
 
 from _memory import reset_peak, status_gb
 
+from depthforge.inference.precision import PRECISIONS, autocast
+
 ROWS = {
     "zoedepth": {"model": "zoedepth_n", "shape": (384, 512)},
     "m1": {"model": "patchrefiner", "shape": (2160, 3840), "mode": "m1", "process_nums": (1, 4, 8)},
@@ -58,7 +60,6 @@ def _child(row: str, process_num: int, threads: int, flops: float | None, precis
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
-    from depthforge.inference.precision import autocast
     from depthforge.registry import create_model
     from depthforge.testing.weights import fill_state_dict
 
@@ -86,16 +87,15 @@ def _child(row: str, process_num: int, threads: int, flops: float | None, precis
     # attention and the oneDNN convolutions are bypassed, so a counted run is no measure of time. The
     # counted run uses the explicit attention, whose products the counter sees (the fused kernel's it does not).
     # A later process_num of the same row gets the count from the parent and warms up on the coarse branch.
-    if flops is None:
+    counted = flops is None
+    if counted:
         counter = FlopCounterMode(display=False)
         with counter, sdpa_kernel(SDPBackend.MATH):
             run()
         flops = counter.get_total_flops()
-    elif precision == "32-true":  # only PatchRefiner rows have several process_nums
-        warm_up()
     rate = matmul_gflops()
     with autocast("cpu", precision):
-        if precision != "32-true":  # the counted run warmed up the float32 kernels only
+        if not counted or precision != "32-true":  # a counted run warms up this row's float32 kernels only
             warm_up()
         exact_peak = reset_peak()
         t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--what", nargs="+", choices=list(ROWS), default=list(ROWS))
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--precision", nargs="+", default=["32-true"], choices=["32-true", "bf16-mixed", "16-mixed"])
+    ap.add_argument("--precision", nargs="+", default=["32-true"], choices=list(PRECISIONS))
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--flops", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -81,8 +81,12 @@ def test_bf16_mixed_precision_is_close_to_float32(tmp_path: Path, name: str) -> 
     assert 0 < rel.max() < 0.05, rel.max()  # really run in 16 bits, and still close
 
 
-def test_unknown_precision_is_refused() -> None:
+def test_unknown_precision_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     from depthforge.inference.monocular import MonocularPredictor
+    from depthforge.inference.precision import PRECISIONS
 
     with pytest.raises(ValueError, match="bf16-mixed"):
         MonocularPredictor(torch.nn.Identity(), precision="bf16")
+    with pytest.raises(SystemExit):  # the command line offers exactly the names the module knows
+        main(["predict", "--help"])
+    assert "{" + ",".join(PRECISIONS) + "}" in capsys.readouterr().out

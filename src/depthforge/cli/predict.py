@@ -40,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default=None, help="completion: model variant (default: from the checkpoint)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    # the names of depthforge.inference.precision.PRECISIONS, spelled out so that --help does not import torch
     p.add_argument("--precision", default="32-true", choices=("32-true", "bf16-mixed", "16-mixed"),
                    help="32-true (default, the reference's); bf16-mixed is faster on CPUs with AMX or "
                         "AVX512-BF16 and on recent GPUs, at a small cost in accuracy")

@@ -8,8 +8,7 @@ AVX512-BF16, ``bf16-mixed`` is the fast one; elsewhere it can be slower than flo
 
 from __future__ import annotations
 
-import contextlib
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
@@ -28,7 +27,7 @@ def autocast(device: torch.device | str, precision: str) -> AbstractContextManag
     """The context that runs a model at ``precision`` on ``device`` (nothing to do for ``32-true``)."""
     dtype = PRECISIONS[check_precision(precision)]
     if dtype is None:
-        return contextlib.nullcontext()
+        return nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
