@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,17 @@ def test_counts_nonpositive_and_nonfinite():
     pred[0, 0], pred[0, 1], pred[1, 1], pred[2, 2] = 0, -3, np.nan, np.inf
     out = kitti_completion(pred, gt, "penet")
     assert out["n_nonpositive"] == 2 and out["n_nonfinite"] == 2
+
+
+def test_tiny_prediction_gives_inf_irmse_without_a_warning():
+    # 1 / (1e-3 * 1e-30) squared overflows float32, as in the reference: the metric is inf, silently
+    gt = np.full((2, 3), 10.0, np.float32)
+    pred = np.full((2, 3), 10.0, np.float32)
+    pred[0, 0] = 1e-30
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = kitti_completion(pred, gt, "penet")
+    assert out["irmse"] == np.inf and np.isfinite(out["imae"]) and out["imae"] > 1e30
 
 
 def test_size_mismatch_is_refused():
