@@ -252,3 +252,21 @@ def test_generic_loader_reads_the_official_files(tmp_path) -> None:
     state = model.state_dict()
     assert all(torch.equal(state["coarse_branch." + k], v) for k, v in coarse_sd.items())
     assert all(torch.equal(state[k], v) for k, v in refiner_sd.items())
+
+
+def test_fusion_gelu_in_place_only_without_gradients() -> None:
+    from depthforge.models.patchrefiner.fusion import GELU
+
+    x = torch.randn(2, 5, 4, 4, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.gelu(x)
+    act = GELU()
+    with torch.no_grad():
+        y = x.clone()
+        assert act(y) is y and torch.equal(y, expected)  # overwritten in place
+    leaf = x.clone().requires_grad_(True)
+    out = act(leaf * 1.0)
+    assert torch.equal(out, expected) and torch.equal(leaf, x)  # out of place while gradients are recorded
+    out.sum().backward()
+    reference = x.clone().requires_grad_(True)
+    torch.nn.functional.gelu(reference).sum().backward()
+    assert torch.equal(leaf.grad, reference.grad)

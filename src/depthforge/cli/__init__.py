@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Callable
 
+from depthforge.allocator import retain_large_blocks
 from depthforge.errors import DepthforgeError
 from depthforge.logs import quiet_logs
 
@@ -49,6 +50,7 @@ def plain_text(text: str | None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_logs()
+    retain_large_blocks()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

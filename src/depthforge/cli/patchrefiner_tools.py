@@ -55,10 +55,13 @@ def _check_launcher(args: argparse.Namespace) -> None:
         raise ConfigError("several processes were launched but --launcher is none; add --launcher pytorch")
 
 
-def _quiet_third_party() -> None:
+def _set_up_process() -> None:
+    """Quiet third-party logs, this module's own log lines on stderr, large blocks kept on the heap."""
+    from depthforge.allocator import retain_large_blocks
     from depthforge.logs import quiet_logs
 
     quiet_logs()
+    retain_large_blocks()
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -139,7 +142,7 @@ def _train(argv: list[str] | None) -> int:
     args = train_parser().parse_args(argv)
     _local_rank(args)
     _check_launcher(args)
-    _quiet_third_party()
+    _set_up_process()
     from depthforge.cli.patchrefiner_config import load_reference_config
     from depthforge.config import dump_pyconfig
 
@@ -294,7 +297,7 @@ def _test(argv: list[str] | None) -> int:
     args = test_parser().parse_args(argv)
     _local_rank(args)
     _check_launcher(args)
-    _quiet_third_party()
+    _set_up_process()
     import torch
     import torch.nn.functional as F
     from tqdm import tqdm

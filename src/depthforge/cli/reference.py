@@ -154,9 +154,11 @@ def _check_layout(args: argparse.Namespace, path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from depthforge.allocator import retain_large_blocks
     from depthforge.logs import quiet_logs
 
     quiet_logs()
+    retain_large_blocks()
     args = build_parser().parse_args(argv)
     try:
         _check(args)

@@ -1,0 +1,75 @@
+"""The allocator setting: it takes effect on glibc, can be turned off, and leaves results unchanged."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from depthforge import allocator
+
+GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+# Page faults of repeated large allocations in a fresh process, with and without the setting.
+_FAULTS = textwrap.dedent(
+    """
+    import resource, sys, torch
+    from depthforge.allocator import retain_large_blocks
+    applied = retain_large_blocks()
+    faults = []
+    for _ in range(8):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        x = torch.full((3, 1 << 22), 1.0)   # 48 MiB, above glibc's largest dynamic mmap threshold
+        y = x * 2
+        del x
+        z = y + 1
+        del y, z
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    print(applied, sum(faults[4:]))  # the heap settles within a few rounds
+    """
+)
+
+
+def _faults(env_value: str | None, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, int]:
+    if env_value is None:
+        monkeypatch.delenv("DEPTHFORGE_MALLOC", raising=False)
+    else:
+        monkeypatch.setenv("DEPTHFORGE_MALLOC", env_value)
+    out = subprocess.run([sys.executable, "-c", _FAULTS], capture_output=True, text=True, check=True)
+    applied, faults = out.stdout.split()
+    return applied == "True", int(faults)
+
+
+@pytest.mark.skipif(not GLIBC, reason="the setting exists on glibc only")
+def test_large_blocks_are_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    heap_applied, heap_faults = _faults(None, monkeypatch)
+    system_applied, system_faults = _faults("system", monkeypatch)
+    assert heap_applied and not system_applied
+    pages = 4 * 12 * (1 << 20) // 4096  # four iterations of one 48 MiB block
+    assert system_faults >= pages  # glibc's default maps every block anew
+    assert heap_faults < system_faults / 2
+
+
+def test_opt_out_and_bad_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPTHFORGE_MALLOC", "system")
+    assert allocator.retain_large_blocks() is False
+    with pytest.raises(ValueError, match="threshold"):
+        allocator.retain_large_blocks(0)
+    with pytest.raises(ValueError, match="threshold"):
+        allocator.retain_large_blocks(2**31)
+
+
+def test_console_scripts_apply_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(allocator, "retain_large_blocks", lambda *a, **k: calls.append(1) or True)
+    import depthforge.cli as cli
+    from depthforge.cli import reference
+
+    monkeypatch.setattr(cli, "retain_large_blocks", allocator.retain_large_blocks)
+    assert cli.main(["--version"]) == 0
+    with pytest.raises(SystemExit):
+        reference.main(["--help"])
+    assert len(calls) == 2
