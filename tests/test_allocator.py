@@ -1,4 +1,4 @@
-"""The allocator setting: it takes effect on glibc, can be turned off, and leaves results unchanged."""
+"""The allocator setting: it takes effect on glibc, can be turned off, and the console scripts apply it."""
 
 from __future__ import annotations
 
