@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -62,14 +63,17 @@ def test_opt_out_and_bad_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
         allocator.retain_large_blocks(2**31)
 
 
-def test_console_scripts_apply_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_console_scripts_apply_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``depthforge``, ``python main.py`` and ``tools/{train,test}.py`` all set the heap up at start."""
     calls: list[int] = []
-    monkeypatch.setattr(allocator, "retain_large_blocks", lambda *a, **k: calls.append(1) or True)
     import depthforge.cli as cli
-    from depthforge.cli import reference
+    from depthforge.cli import patchrefiner_tools, reference
 
-    monkeypatch.setattr(cli, "retain_large_blocks", allocator.retain_large_blocks)
+    monkeypatch.setattr(cli, "retain_large_blocks", lambda *a, **k: calls.append(1) or True)
     assert cli.main(["--version"]) == 0
     with pytest.raises(SystemExit):
         reference.main(["--help"])
-    assert len(calls) == 2
+    missing = str(tmp_path / "missing_config.py")  # fails after the set-up, before any model is built
+    assert patchrefiner_tools.train_main([missing]) == 2
+    assert patchrefiner_tools.test_main([missing, "--ckp-path", str(tmp_path / "x.pth")]) == 2
+    assert len(calls) == 4

@@ -56,12 +56,10 @@ def _check_launcher(args: argparse.Namespace) -> None:
 
 
 def _set_up_process() -> None:
-    """Quiet third-party logs, this module's own log lines on stderr, large blocks kept on the heap."""
-    from depthforge.allocator import retain_large_blocks
-    from depthforge.logs import quiet_logs
+    """Every command's set-up, and this module's own log lines on stderr."""
+    from depthforge.cli import set_up_process
 
-    quiet_logs()
-    retain_large_blocks()
+    set_up_process()
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))

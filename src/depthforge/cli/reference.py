@@ -154,11 +154,9 @@ def _check_layout(args: argparse.Namespace, path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from depthforge.allocator import retain_large_blocks
-    from depthforge.logs import quiet_logs
+    from depthforge.cli import set_up_process
 
-    quiet_logs()
-    retain_large_blocks()
+    set_up_process()
     args = build_parser().parse_args(argv)
     try:
         _check(args)
