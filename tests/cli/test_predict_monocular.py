@@ -90,3 +90,28 @@ def test_unknown_precision_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):  # the command line offers exactly the names the module knows
         main(["predict", "--help"])
     assert "{" + ",".join(PRECISIONS) + "}" in capsys.readouterr().out
+
+
+def test_patchrefiner_pair_of_a_reduced_model_and_a_swapped_pair(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The reference's coarse + refiner files of a model trained at another width run as they are; the same
+    files given in the wrong order are one error line naming the file, not a silently wrong model."""
+    _images(tmp_path / "in", 128, 128)
+    torch.manual_seed(0)
+    state = create_model("patchrefiner", **model_test_kwargs("patchrefiner")).state_dict()
+    coarse, refiner = tmp_path / "checkpoint_24.pth", tmp_path / "checkpoint_36.pth"
+    n = len("coarse_branch.")
+    coarse_sd = {k[n:]: v for k, v in state.items() if k.startswith("coarse_branch.")}
+    torch.save({"epoch": 23, "model_state_dict": coarse_sd}, coarse)
+    refiner_sd = {k: v for k, v in state.items() if not k.startswith("coarse_branch.")}
+    torch.save({"epoch": 35, "model_state_dict": refiner_sd}, refiner)
+    image, out = str(tmp_path / "in" / "rgb.png"), tmp_path / "out"
+    assert main(["predict", "--ckpt", str(coarse), str(refiner), "--image", image, "--out", str(out),
+                 "--patch-split-num", "2", "2"]) == 0
+    depth = read_npy(out / "rgb.npy")
+    assert depth.shape == (128, 128) and np.isfinite(depth).all()
+    capsys.readouterr()
+    assert main(["predict", "--ckpt", str(refiner), str(coarse), "--image", image, "--out", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and f"{refiner}: a refiner checkpoint" in err[0], err
+    assert "coarse checkpoint first" in err[0]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
 from depthforge.batch import BOXES, DEPTH, IMAGE, IMAGE_LR
+from depthforge.checkpoint import load_checkpoint
 from depthforge.errors import CheckpointError
 from depthforge.models.contract import contract_of
 from depthforge.models.patchrefiner import (
     FusionUnet,
     PatchRefiner,
+    build_from_pair,
     checkpoint_filter,
     describe_state_dict,
     load_checkpoint_pair,
@@ -146,34 +151,28 @@ def _official(model: PatchRefiner, prefix: str, strip: bool, seed: int) -> dict[
     return out
 
 
-def test_checkpoint_pair_in_the_official_layouts(tmp_path) -> None:
-    model = small_model()
-    coarse_sd = _official(model, "coarse_branch.", strip=True, seed=11)
+def _official_pair(model: PatchRefiner, path: Path, seed: int) -> tuple[Path, Path, dict, dict]:
+    """A coarse and a refiner checkpoint in the official file layouts (``checkpoint_24.pth``, ``..._36``)."""
+    coarse_sd = _official(model, "coarse_branch.", strip=True, seed=seed)
     refiner_sd = {
-        **_official(model, "refiner_fine_branch.", strip=False, seed=12),
-        **_official(model, "refiner_fusion_model.", strip=False, seed=12),
+        **_official(model, "refiner_fine_branch.", strip=False, seed=seed + 1),
+        **_official(model, "refiner_fusion_model.", strip=False, seed=seed + 1),
     }
-    coarse_path, refiner_path = tmp_path / "checkpoint_24.pth", tmp_path / "checkpoint_36.pth"
-    torch.save(
-        {
-            "epoch": 23,
-            "model_state_dict": coarse_sd,
-            "optim_state_dict": {"state": {}, "param_groups": []},
-            "schedule_state_dict": {"last_epoch": 5},
-        },
-        coarse_path,
-    )
-    torch.save(
-        {
-            "epoch": 35,
-            "model_state_dict": refiner_sd,
-            "optim_state_dict": {"state": {}, "param_groups": []},
-            "schedule_state_dict": {"last_epoch": 5},
-        },
-        refiner_path,
-    )
-    infos = load_checkpoint_pair(model, coarse_path, refiner_path)
-    assert [i["layout"] for i in infos] == [LAYOUT_COARSE, LAYOUT_REFINER]
+    coarse_path, refiner_path = path / "checkpoint_24.pth", path / "checkpoint_36.pth"
+    for epoch, sd, file in ((23, coarse_sd, coarse_path), (35, refiner_sd, refiner_path)):
+        torch.save(
+            {
+                "epoch": epoch,
+                "model_state_dict": sd,
+                "optim_state_dict": {"state": {}, "param_groups": []},
+                "schedule_state_dict": {"last_epoch": 5},
+            },
+            file,
+        )
+    return coarse_path, refiner_path, coarse_sd, refiner_sd
+
+
+def _assert_holds(model: PatchRefiner, coarse_sd: dict, refiner_sd: dict) -> None:
     state = model.state_dict()
     for k, v in coarse_sd.items():
         assert torch.equal(state["coarse_branch." + k], v), k
@@ -181,11 +180,50 @@ def test_checkpoint_pair_in_the_official_layouts(tmp_path) -> None:
         assert torch.equal(state[k], v), k
 
 
+def test_checkpoint_pair_in_the_official_layouts(tmp_path: Path) -> None:
+    model = small_model()
+    coarse_path, refiner_path, coarse_sd, refiner_sd = _official_pair(model, tmp_path, seed=11)
+    infos = load_checkpoint_pair(model, coarse_path, refiner_path)
+    assert [i["layout"] for i in infos] == [LAYOUT_COARSE, LAYOUT_REFINER]
+    _assert_holds(model, coarse_sd, refiner_sd)
+
+
+def test_checkpoint_pair_in_the_wrong_order_is_refused_by_file(tmp_path: Path) -> None:
+    """A swapped pair would load the coarse weights over the trained fine branch: refused, naming the file."""
+    model = small_model()
+    coarse_path, refiner_path, _, _ = _official_pair(model, tmp_path, seed=13)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    swapped = re.escape(f"{refiner_path}: a refiner checkpoint, where the pair needs a coarse")
+    with pytest.raises(CheckpointError, match=swapped):
+        load_checkpoint_pair(model, refiner_path, coarse_path)
+    no_refiner = re.escape(f"{coarse_path}: a coarse checkpoint, where the pair needs a refiner")
+    with pytest.raises(CheckpointError, match=no_refiner):
+        load_checkpoint_pair(model, None, coarse_path)
+    with pytest.raises(CheckpointError, match="the refiner checkpoint: not a PatchRefiner or ZoeDepth"):
+        load_checkpoint_pair(model, None, {"model_state_dict": {"w": torch.zeros(1)}})
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # nothing was loaded
+
+
+def test_build_from_pair_sizes_the_model_from_the_refiner(tmp_path: Path) -> None:
+    """A reduced model's pair builds that model (not the published size) and fills it; errors name files."""
+    source = small_model()
+    coarse_path, refiner_path, coarse_sd, refiner_sd = _official_pair(source, tmp_path, seed=15)
+    model = build_from_pair(coarse_path, refiner_path)
+    assert isinstance(model, PatchRefiner)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in source.parameters())
+    _assert_holds(model, coarse_sd, refiner_sd)
+    wider = small_model(features=32)
+    wrong_coarse = tmp_path / "wider_coarse.pth"
+    torch.save({"model_state_dict": _official(wider, "coarse_branch.", strip=True, seed=1)}, wrong_coarse)
+    with pytest.raises(CheckpointError, match="^" + re.escape(f"{wrong_coarse}: ") + ".*does not fit"):
+        build_from_pair(wrong_coarse, refiner_path)
+
+
 def test_coarse_checkpoint_initialises_the_fine_branch() -> None:
     model = small_model()
     coarse_sd = _official(model, "coarse_branch.", strip=True, seed=21)
     fusion_before = {k: v.clone() for k, v in model.refiner_fusion_model.state_dict().items()}
-    load_checkpoint_pair(model, None, {"model_state_dict": coarse_sd})
+    load_checkpoint(model, {"model_state_dict": coarse_sd})
     for k, v in coarse_sd.items():
         assert torch.equal(model.coarse_branch.state_dict()[k], v)
         assert torch.equal(model.refiner_fine_branch.state_dict()[k], v)
@@ -237,8 +275,6 @@ def test_family_describes_the_reduced_state_dict() -> None:
 
 
 def test_generic_loader_reads_the_official_files(tmp_path) -> None:
-    from depthforge.checkpoint import load_checkpoint
-
     model = small_model()
     coarse_sd = _official(model, "coarse_branch.", strip=True, seed=31)
     refiner_sd = {

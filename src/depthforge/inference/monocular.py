@@ -69,11 +69,9 @@ class MonocularPredictor:
         from depthforge.models.contract import contract_of
 
         if len(paths) == 2:
-            from depthforge.models.patchrefiner import load_checkpoint_pair
-            from depthforge.registry import create_model
+            from depthforge.models.patchrefiner import build_from_pair
 
-            model = create_model("patchrefiner")
-            load_checkpoint_pair(model, paths[0], paths[1])
+            model = build_from_pair(paths[0], paths[1])
         elif len(paths) == 1:
             model = build_from_checkpoint(paths[0])
         else:

@@ -1,6 +1,7 @@
 """PatchRefiner (ECCV 2024): coarse and fine ZoeDepth-N branches, FusionUnet, RoI-align, tiled inference."""
 
 from depthforge.models.patchrefiner.checkpoint import (
+    build_from_pair,
     checkpoint_filter,
     describe_state_dict,
     load_checkpoint_pair,
@@ -16,6 +17,7 @@ __all__ = [
     "PatchRefiner",
     "TileConfig",
     "blend_mask",
+    "build_from_pair",
     "checkpoint_filter",
     "describe_state_dict",
     "load_checkpoint_pair",

@@ -7,7 +7,8 @@ official files):
   ``refiner_fusion_model.*`` (47): depthforge's own checkpoints;
 * ``refiner``: the official refiner checkpoints, every key except the coarse branch's (582). The coarse
   branch keeps its current weights, so a prediction needs the *checkpoint pair*: load the coarse checkpoint
-  first, then the refiner (:func:`load_checkpoint_pair`);
+  first, then the refiner (:func:`load_checkpoint_pair`, or :func:`build_from_pair`, which also sizes the
+  model from the refiner file);
 * ``coarse``: an official coarse checkpoint, the bare ZoeDepth keys (535, ``core.core.pretrained.model.*``,
   ...). They load into the coarse branch and, as the reference does when it builds a model, also initialise
   the fine branch; the fusion network keeps its weights.
@@ -35,8 +36,10 @@ __all__ = [
     "LAYOUT_COARSE",
     "LAYOUT_FULL",
     "LAYOUT_REFINER",
+    "build_from_pair",
     "checkpoint_filter",
     "describe_state_dict",
+    "layout_of",
     "load_checkpoint_pair",
     "model_state_dict",
 ]
@@ -55,23 +58,30 @@ def _own(model: nn.Module, prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]
     return {k: v for k, v in model.state_dict().items() if k.startswith(prefixes)}
 
 
+def layout_of(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """The layout of a PatchRefiner or ZoeDepth state dict: ``full``, ``refiner``, ``coarse`` or ``None``."""
+    keys = [k for k in state_dict if k.startswith(_PREFIXES)]
+    if not keys:
+        return LAYOUT_COARSE if _ZOE_MARKER in state_dict else None
+    return LAYOUT_FULL if any(k.startswith(COARSE_PREFIX) for k in keys) else LAYOUT_REFINER
+
+
 def checkpoint_filter(
     state_dict: Mapping[str, torch.Tensor], model: nn.Module, *, backbone_only: bool = False
 ) -> CheckpointMapping:
     """Map a ``full``, ``refiner`` or ``coarse`` state dict onto a PatchRefiner (the contract's filter)."""
-    keys = list(state_dict)
-    prefixed = [k for k in keys if k.startswith(_PREFIXES)]
-    if not prefixed:
-        if _ZOE_MARKER not in state_dict:
-            raise CheckpointError(
-                f"not a PatchRefiner or ZoeDepth state dict ({len(keys)} keys, none under "
-                f"{', '.join(repr(p) for p in _PREFIXES)} and no {_ZOE_MARKER!r})"
-            )
+    layout = layout_of(state_dict)
+    if layout is None:
+        raise CheckpointError(
+            f"not a PatchRefiner or ZoeDepth state dict ({len(state_dict)} keys, none under "
+            f"{', '.join(repr(p) for p in _PREFIXES)} and no {_ZOE_MARKER!r})"
+        )
+    if layout == LAYOUT_COARSE:
         mapped = {COARSE_PREFIX + k: v for k, v in state_dict.items()}
         mapped.update({FINE_PREFIX + k: v for k, v in state_dict.items()})
         mapped.update(_own(model, (FUSION_PREFIX,)))
         return CheckpointMapping(mapped, layout=LAYOUT_COARSE)
-    if any(k.startswith(COARSE_PREFIX) for k in keys):
+    if layout == LAYOUT_FULL:
         return CheckpointMapping(dict(state_dict), layout=LAYOUT_FULL)
     mapped = dict(state_dict)
     mapped.update(_own(model, (COARSE_PREFIX,)))
@@ -103,6 +113,9 @@ def model_state_dict(ckpt: Any) -> dict[str, torch.Tensor]:
     raise CheckpointError(f"expected a checkpoint dict, got {type(ckpt).__name__}")
 
 
+_PAIR_ROLES = (("coarse", (LAYOUT_COARSE,)), ("refiner", (LAYOUT_REFINER, LAYOUT_FULL)))
+
+
 def load_checkpoint_pair(
     model: nn.Module,
     coarse: str | PathLike[str] | Mapping[str, Any] | None,
@@ -111,17 +124,75 @@ def load_checkpoint_pair(
     """Load an official coarse checkpoint, then a refiner checkpoint, strictly (the order matters).
 
     Files are read safely (``weights_only``, on CPU); ``coarse=None`` loads only ``refiner`` (which may
-    then be a ``full`` state dict). Returns the loader's info per file.
+    then be a ``full`` state dict). Each part must hold its role's layout: a swapped pair would otherwise
+    load the coarse weights over the trained fine branch without a word. Errors name the file. Returns the
+    loader's info per file.
     """
-    from depthforge.checkpoint import load_checkpoint, read_checkpoint
+    from depthforge.checkpoint import read_checkpoint
 
-    infos = []
-    for part in (coarse, refiner):
+    parts: list[tuple[str, Any, str | None]] = []
+    for (role, _), part in zip(_PAIR_ROLES, (coarse, refiner)):
         if part is None:
             continue
-        ckpt = read_checkpoint(part) if isinstance(part, (str, PathLike)) else part
-        info = load_checkpoint(model, model_state_dict(ckpt))
         if isinstance(part, (str, PathLike)):
-            info["source"] = str(part)
+            parts.append((role, read_checkpoint(part), str(part)))
+        else:
+            parts.append((role, part, None))
+    return _load_checked(model, _checked(parts))
+
+
+def build_from_pair(coarse: str | PathLike[str], refiner: str | PathLike[str]) -> nn.Module:
+    """A PatchRefiner sized as the refiner checkpoint's fine branch, with the pair loaded into it (CPU).
+
+    Models trained at another width (a reduced configuration) load as well as the published size.
+    """
+    from depthforge.checkpoint import read_checkpoint
+    from depthforge.registry import create_model
+
+    states = _checked([("coarse", read_checkpoint(coarse), str(coarse)),
+                       ("refiner", read_checkpoint(refiner), str(refiner))])
+    described = describe_state_dict(states[1][0])
+    model = create_model("patchrefiner", **(described[1] if described else {}))
+    _load_checked(model, states)
+    return model
+
+
+_Checked = list[tuple[dict[str, torch.Tensor], str | None, str]]
+"""``(state dict, source file or None, label for messages)`` per part of a pair."""
+
+
+def _checked(parts: list[tuple[str, Any, str | None]]) -> _Checked:
+    """The state dicts of ``(role, checkpoint, source)`` parts, each checked to be in its role's layout."""
+    from depthforge.checkpoint import extract_state_dict
+
+    wanted = dict(_PAIR_ROLES)
+    states = []
+    for role, ckpt, source in parts:
+        label = source or f"the {role} checkpoint"
+        try:
+            state = extract_state_dict(ckpt)  # official, Lightning or bare layouts
+        except CheckpointError as e:
+            raise CheckpointError(f"{label}: {e}") from None
+        layout = layout_of(state)
+        if layout not in wanted[role]:
+            found = f"a {layout} checkpoint" if layout else "not a PatchRefiner or ZoeDepth checkpoint"
+            raise CheckpointError(
+                f"{label}: {found}, where the pair needs a {' or '.join(wanted[role])} checkpoint (give the "
+                "coarse checkpoint first, then the refiner)"
+            )
+        states.append((state, source, label))
+    return states
+
+
+def _load_checked(model: nn.Module, states: _Checked) -> list[dict[str, Any]]:
+    from depthforge.checkpoint import load_checkpoint
+
+    infos = []
+    for state, source, label in states:
+        try:
+            info = load_checkpoint(model, state)
+        except CheckpointError as e:
+            raise CheckpointError(f"{label}: {e}") from None
+        info["source"] = source
         infos.append(info)
     return infos
