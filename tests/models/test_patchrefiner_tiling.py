@@ -69,6 +69,8 @@ def test_fit_options_and_messages() -> None:
     assert fit_image((768, 1024), (2, 2), "m1") == (768, 1024)
     with pytest.raises(ValueError, match="fit='pad'.*fit='crop'"):
         fit_image((770, 1024), (4, 4), "m1")
+    with pytest.raises(ValueError, match=r"to 4x8 \(depth is returned at the original size\)$"):
+        fit_image((3, 5), (4, 4), "m1")  # nothing to crop to: only padding is offered
     assert fit_image((770, 1023), (4, 4), "m1", "pad") == (772, 1024)
     assert fit_image((770, 1023), (4, 4), "m1", "crop") == (768, 1020)
     # half-tile shifts need multiples of 2 x split

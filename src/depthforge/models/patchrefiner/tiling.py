@@ -113,11 +113,13 @@ def fit_image(
     padded = (-(-height // mh) * mh, -(-width // mw) * mw)
     cropped = (height // mh * mh, width // mw * mw)
     if fit == "error":
+        crop = (  # offered only when something is left to crop to
+            f" or fit='crop' to use the top-left {cropped[0]}x{cropped[1]} region" if min(cropped) > 0 else ""
+        )
         raise ValueError(
             f"image size {height}x{width} is not divisible by the tiling: mode {mode!r} with patch_split_num "
             f"{tuple(split)} needs multiples of {mh}x{mw}; pass fit='pad' to pad the bottom/right edges to "
-            f"{padded[0]}x{padded[1]} (depth is returned at the original size) or fit='crop' to use the "
-            f"top-left {cropped[0]}x{cropped[1]} region"
+            f"{padded[0]}x{padded[1]} (depth is returned at the original size){crop}"
         )
     target = padded if fit == "pad" else cropped
     if min(target) < 1 or target[0] < split[0] or target[1] < split[1]:
