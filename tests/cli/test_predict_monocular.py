@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import cv2
@@ -115,3 +116,32 @@ def test_patchrefiner_pair_of_a_reduced_model_and_a_swapped_pair(tmp_path: Path,
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and f"{refiner}: a refiner checkpoint" in err[0], err
     assert "coarse checkpoint first" in err[0]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--mode", "m3"], "unknown tiling mode 'm3'"),
+    (["--process-num", "0"], "process_num must be >= 1"),
+    (["--patch-split-num", "0", "2"], "patch_split_num must be two positive integers"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--device", "cuda:7"], r"device 'cuda:7': (no CUDA GPU|\d+ CUDA GPU\(s\) here)"),
+    (["--fx", "500"], "a point cloud needs all of --fx --fy --cx --cy, or --fov"),
+    (["--fov", "180"], "--fov must be between 0 and 180"),
+    (["--max-depth", "0"], "--max-depth must be positive"),
+])
+def test_bad_options_are_refused_before_any_model_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          options: list[str], message: str) -> None:
+    """One line naming the option, before the checkpoint is even opened (it does not exist here)."""
+    _images(tmp_path / "in", 32, 32)
+    missing = str(tmp_path / "missing.pth")
+    image = str(tmp_path / "in" / "rgb.png")
+    argv = ["predict", "--ckpt", missing, "--image", image, "--out", str(tmp_path / "o")]
+    assert main([*argv, *options]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and re.search(message, err[0]) and "missing.pth" not in err[0], err
+
+
+def test_resolve_device_accepts_what_the_machine_has() -> None:
+    from depthforge.inference.device import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from depthforge.errors import DataError
+from depthforge.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,8 +118,19 @@ def _write(out: Path, name: str, depth: np.ndarray, args: argparse.Namespace, im
         h, w = depth.shape
         fx, fy, cx, cy = intrinsics_from_fov(w, h, args.fov) if args.fov is not None else intrinsics
         write_ply(out / f"{name}.ply", *point_cloud(depth, image, fx, fy, cx, cy))
-    elif any(v is not None for v in intrinsics):
-        raise DataError(None, "a point cloud needs all of --fx --fy --cx --cy, or --fov")
+
+
+def _check_output_options(args: argparse.Namespace) -> None:
+    """Options of the written files, checked before a model is built and the first file is written."""
+    intrinsics = (args.fx, args.fy, args.cx, args.cy)
+    if args.fov is None and any(v is not None for v in intrinsics) and None in intrinsics:
+        raise ConfigError("a point cloud needs all of --fx --fy --cx --cy, or --fov")
+    if args.fov is not None and not 0 < args.fov < 180:
+        raise ConfigError(f"--fov must be between 0 and 180 degrees, got {args.fov}")
+    if any(v is not None and not v > 0 for v in (args.fx, args.fy)):
+        raise ConfigError(f"--fx and --fy must be positive focal lengths (pixels), got {args.fx}, {args.fy}")
+    if args.max_depth is not None and not args.max_depth > 0:
+        raise ConfigError(f"--max-depth must be positive (metres), got {args.max_depth}")
 
 
 def _monocular(args: argparse.Namespace, out: Path) -> int:
@@ -165,5 +176,6 @@ def _completion(args: argparse.Namespace, out: Path) -> int:
 def run(args: argparse.Namespace) -> int:
     from depthforge.io import prepare_output_dir
 
+    _check_output_options(args)
     out = prepare_output_dir(args.out)
     return _monocular(args, out) if args.image else _completion(args, out)

@@ -65,9 +65,12 @@ class CompletionPredictor:
         reads variant and arguments from the state dict. ``model_name``/``model_kwargs`` override them.
         """
         from depthforge.checkpoint import build_from_checkpoint
+        from depthforge.inference.device import resolve_device
 
+        check_precision(precision)
+        target = resolve_device(device)
         model = build_from_checkpoint(path, model_name, **model_kwargs)
-        return cls(model.to(device).eval(), torch.device(device), precision)
+        return cls(model.to(target).eval(), target, precision)
 
     @torch.inference_mode()
     def predict(self, image: np.ndarray | torch.Tensor, semantic: np.ndarray | torch.Tensor,

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depthforge.errors import CheckpointError, DataError
+from depthforge.errors import CheckpointError, ConfigError, DataError
+from depthforge.inference.device import resolve_device
 from depthforge.inference.precision import autocast, check_precision
 
 ZOEDEPTH_SHAPE = (384, 512)  # the coarse model's process shape (H, W)
@@ -59,7 +60,22 @@ class MonocularPredictor:
     """``32-true``, ``bf16-mixed`` or ``16-mixed`` (:mod:`depthforge.inference.precision`)."""
 
     def __post_init__(self) -> None:
-        check_precision(self.precision)
+        self.check_options(self.mode, self.patch_split_num, self.process_num, self.fit, self.precision)
+
+    @staticmethod
+    def check_options(mode: str, patch_split_num: Sequence[int], process_num: int, fit: str,
+                      precision: str) -> None:
+        """A ``ValueError`` for a bad tiling or precision option, before any model is built."""
+        from depthforge.models.patchrefiner.tiling import FIT_OPTIONS, parse_mode
+
+        parse_mode(mode)
+        if len(patch_split_num) != 2 or min(int(n) for n in patch_split_num) < 1:
+            raise ValueError(f"patch_split_num must be two positive integers, got {tuple(patch_split_num)}")
+        if int(process_num) < 1:
+            raise ValueError(f"process_num must be >= 1, got {process_num}")
+        if fit not in FIT_OPTIONS:
+            raise ValueError(f"unknown fit option {fit!r}: use one of {', '.join(FIT_OPTIONS)}")
+        check_precision(precision)
 
     @classmethod
     def from_checkpoints(cls, paths: Sequence[str | Path], device: str = "cpu", **options: object
@@ -68,6 +84,13 @@ class MonocularPredictor:
         from depthforge.checkpoint import build_from_checkpoint
         from depthforge.models.contract import contract_of
 
+        names = ("mode", "patch_split_num", "process_num", "fit", "precision")
+        defaults = {f: getattr(cls, f) for f in names}
+        try:
+            cls.check_options(**{**defaults, **options})  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        target = resolve_device(device)
         if len(paths) == 2:
             from depthforge.models.patchrefiner import build_from_pair
 
@@ -78,7 +101,7 @@ class MonocularPredictor:
             raise CheckpointError(f"give one checkpoint, or a coarse and a refiner checkpoint; got {len(paths)}")
         if contract_of(model).task != "monocular":
             raise CheckpointError(f"{paths[0]}: holds a {contract_of(model).task} model, not a monocular one")
-        return cls(model.to(device).eval(), torch.device(device), **options)  # type: ignore[arg-type]
+        return cls(model.to(target).eval(), target, **options)  # type: ignore[arg-type]
 
     @torch.inference_mode()
     def predict(self, image: np.ndarray, name: str = "image") -> np.ndarray:
