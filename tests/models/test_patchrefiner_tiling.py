@@ -283,4 +283,6 @@ def test_fit_pad_and_crop_and_errors(model) -> None:
         model.infer(torch.rand(1, 3, 128, 128), mode="m3", patch_split_num=(2, 2))
     with pytest.raises(ValueError, match="1 x 3 x H x W"):
         model.infer(torch.rand(2, 3, 128, 128), patch_split_num=(2, 2))
+    with pytest.raises(ValueError, match=r"float image in \[0, 1\], got torch.uint8"):
+        model.infer(torch.full((1, 3, 128, 128), 200, dtype=torch.uint8), patch_split_num=(2, 2))
     assert np.isfinite(padded.numpy()).all()

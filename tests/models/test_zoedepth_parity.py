@@ -146,6 +146,8 @@ def test_bad_input_sizes_are_refused() -> None:
         model(torch.rand(1, 3, 40, 64))
     with pytest.raises(ValueError, match="N x 3 x H x W"):
         model(torch.rand(1, 1, 64, 64))
+    with pytest.raises(ValueError, match="float image"):
+        model(torch.zeros(1, 3, 64, 64, dtype=torch.uint8))
 
 
 def test_relative_position_bias_at_the_pretraining_grid_is_the_stored_table() -> None:

@@ -273,6 +273,8 @@ class PatchRefiner(nn.Module):
         if not torch.is_tensor(image) or image.dim() != 4 or image.shape[:2] != (1, 3):
             shape = tuple(image.shape) if torch.is_tensor(image) else type(image).__name__
             raise ValueError(f"PatchRefiner.infer takes one image, 1 x 3 x H x W; got {shape}")
+        if not image.is_floating_point():  # 0..255 pixels would otherwise run as a blown-out image
+            raise ValueError(f"PatchRefiner.infer takes a float image in [0, 1], got {image.dtype} (rescale)")
         if output not in ("input", "process"):
             raise ValueError(f"unknown output {output!r}: use 'input' or 'process'")
         kind, rounds_total = parse_mode(mode)

@@ -172,6 +172,8 @@ class ZoeDepth(nn.Module):
         if not torch.is_tensor(image) or image.dim() != 4 or image.shape[1] != 3:
             shape = tuple(image.shape) if torch.is_tensor(image) else type(image).__name__
             raise ValueError(f"ZoeDepth expects an N x 3 x H x W image, got {shape}")
+        if not image.is_floating_point():
+            raise ValueError(f"ZoeDepth expects a float image in [0, 1], got {image.dtype} (divide by 255)")
         problem = self.contract.check_size(image.shape[-2], image.shape[-1])
         if problem is not None:
             raise ValueError(f"ZoeDepth: {problem}")
