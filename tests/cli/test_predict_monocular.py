@@ -120,17 +120,20 @@ def test_patchrefiner_pair_of_a_reduced_model_and_a_swapped_pair(tmp_path: Path,
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--mode", "m3"], "unknown tiling mode 'm3'"),
-    (["--process-num", "0"], "process_num must be >= 1"),
+    (["--process-num", "0"], "process_num must be an integer >= 1"),
     (["--patch-split-num", "0", "2"], "patch_split_num must be two positive integers"),
     (["--device", "tpu"], "unknown device 'tpu'"),
-    (["--device", "cuda:7"], r"device 'cuda:7': (no CUDA GPU|\d+ CUDA GPU\(s\) here)"),
+    (["--device", "cuda:7"], r"device 'cuda:7': 2 CUDA GPU\(s\) here: cuda:0..cuda:1"),
     (["--fx", "500"], "a point cloud needs all of --fx --fy --cx --cy, or --fov"),
+    (["--fx", "500", "--fov", "60"], "give --fov or --fx --fy --cx --cy for the point cloud, not both"),
     (["--fov", "180"], "--fov must be between 0 and 180"),
     (["--max-depth", "0"], "--max-depth must be positive"),
 ])
 def test_bad_options_are_refused_before_any_model_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                          options: list[str], message: str) -> None:
+                                                          monkeypatch: pytest.MonkeyPatch, options: list[str],
+                                                          message: str) -> None:
     """One line naming the option, before the checkpoint is even opened (it does not exist here)."""
+    _two_gpus(monkeypatch)
     _images(tmp_path / "in", 32, 32)
     missing = str(tmp_path / "missing.pth")
     image = str(tmp_path / "in" / "rgb.png")
@@ -140,8 +143,36 @@ def test_bad_options_are_refused_before_any_model_is_read(tmp_path: Path, capsys
     assert len(err) == 1 and re.search(message, err[0]) and "missing.pth" not in err[0], err
 
 
-def test_resolve_device_accepts_what_the_machine_has() -> None:
+def _two_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+
+
+def test_resolve_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    from depthforge.errors import ConfigError
     from depthforge.inference.device import resolve_device
 
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ConfigError, match="unknown device 'gpu'"):
+        resolve_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    _two_gpus(monkeypatch)
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ConfigError, match="2 CUDA GPU"):
+        resolve_device("cuda:2")
+
+
+def test_predictor_options_are_checked_by_name(tmp_path: Path) -> None:
+    from depthforge.errors import ConfigError
+    from depthforge.inference.monocular import MonocularPredictor
+
+    missing = [str(tmp_path / "missing.pth")]
+    with pytest.raises(ConfigError, match="unknown predictor option.*patch_split"):
+        MonocularPredictor.from_checkpoints(missing, patch_split=(2, 2))
+    with pytest.raises(ConfigError, match="patch_split_num must be two positive integers, got"):
+        MonocularPredictor.from_checkpoints(missing, patch_split_num=("a", 2))
+    with pytest.raises(ConfigError, match="process_num must be an integer"):
+        MonocularPredictor.from_checkpoints(missing, process_num=2.5)

@@ -194,14 +194,19 @@ def test_checkpoint_pair_in_the_wrong_order_is_refused_by_file(tmp_path: Path) -
     coarse_path, refiner_path, _, _ = _official_pair(model, tmp_path, seed=13)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     swapped = re.escape(f"{refiner_path}: a refiner checkpoint, where the pair needs a coarse")
-    with pytest.raises(CheckpointError, match=swapped):
+    with pytest.raises(CheckpointError, match=swapped + ".*coarse checkpoint first"):
         load_checkpoint_pair(model, refiner_path, coarse_path)
     no_refiner = re.escape(f"{coarse_path}: a coarse checkpoint, where the pair needs a refiner")
-    with pytest.raises(CheckpointError, match=no_refiner):
+    with pytest.raises(CheckpointError, match=no_refiner + ".*loads with load_checkpoint"):
         load_checkpoint_pair(model, None, coarse_path)
     with pytest.raises(CheckpointError, match="the refiner checkpoint: not a PatchRefiner or ZoeDepth"):
         load_checkpoint_pair(model, None, {"model_state_dict": {"w": torch.zeros(1)}})
+    full = {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}  # a Lightning checkpoint
+    for pair in ((full, refiner_path), (coarse_path, full)):  # either way it would overwrite the other part
+        with pytest.raises(CheckpointError, match="a full checkpoint holds every part.*load it alone"):
+            load_checkpoint_pair(model, *pair)
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # nothing was loaded
+    assert load_checkpoint_pair(model, None, full)[0]["layout"] == LAYOUT_FULL  # alone it loads
 
 
 def test_build_from_pair_sizes_the_model_from_the_refiner(tmp_path: Path) -> None:

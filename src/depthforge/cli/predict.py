@@ -123,7 +123,9 @@ def _write(out: Path, name: str, depth: np.ndarray, args: argparse.Namespace, im
 def _check_output_options(args: argparse.Namespace) -> None:
     """Options of the written files, checked before a model is built and the first file is written."""
     intrinsics = (args.fx, args.fy, args.cx, args.cy)
-    if args.fov is None and any(v is not None for v in intrinsics) and None in intrinsics:
+    if args.fov is not None and any(v is not None for v in intrinsics):
+        raise ConfigError("give --fov or --fx --fy --cx --cy for the point cloud, not both")
+    if any(v is not None for v in intrinsics) and None in intrinsics:
         raise ConfigError("a point cloud needs all of --fx --fy --cx --cy, or --fov")
     if args.fov is not None and not 0 < args.fov < 180:
         raise ConfigError(f"--fov must be between 0 and 180 degrees, got {args.fov}")

@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from depthforge.batch import IMAGE, SEMANTIC, SPARSE
+from depthforge.errors import ConfigError
 from depthforge.inference.precision import autocast, check_precision
 from depthforge.models.contract import contract_of
 
@@ -67,7 +68,10 @@ class CompletionPredictor:
         from depthforge.checkpoint import build_from_checkpoint
         from depthforge.inference.device import resolve_device
 
-        check_precision(precision)
+        try:
+            check_precision(precision)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         target = resolve_device(device)
         model = build_from_checkpoint(path, model_name, **model_kwargs)
         return cls(model.to(target).eval(), target, precision)

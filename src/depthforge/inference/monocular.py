@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +70,11 @@ class MonocularPredictor:
         from depthforge.models.patchrefiner.tiling import FIT_OPTIONS, parse_mode
 
         parse_mode(mode)
-        if len(patch_split_num) != 2 or min(int(n) for n in patch_split_num) < 1:
-            raise ValueError(f"patch_split_num must be two positive integers, got {tuple(patch_split_num)}")
-        if int(process_num) < 1:
-            raise ValueError(f"process_num must be >= 1, got {process_num}")
+        split = tuple(patch_split_num) if isinstance(patch_split_num, Sequence) else ()
+        if len(split) != 2 or not all(isinstance(n, Integral) and n >= 1 for n in split):
+            raise ValueError(f"patch_split_num must be two positive integers, got {patch_split_num!r}")
+        if not isinstance(process_num, Integral) or process_num < 1:
+            raise ValueError(f"process_num must be an integer >= 1, got {process_num!r}")
         if fit not in FIT_OPTIONS:
             raise ValueError(f"unknown fit option {fit!r}: use one of {', '.join(FIT_OPTIONS)}")
         check_precision(precision)
@@ -85,9 +87,11 @@ class MonocularPredictor:
         from depthforge.models.contract import contract_of
 
         names = ("mode", "patch_split_num", "process_num", "fit", "precision")
-        defaults = {f: getattr(cls, f) for f in names}
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown predictor option(s) {', '.join(unknown)}: use {', '.join(names)}")
         try:
-            cls.check_options(**{**defaults, **options})  # type: ignore[arg-type]
+            cls.check_options(**{**{f: getattr(cls, f) for f in names}, **options})  # type: ignore[arg-type]
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         target = resolve_device(device)

@@ -114,6 +114,12 @@ def model_state_dict(ckpt: Any) -> dict[str, torch.Tensor]:
 
 
 _PAIR_ROLES = (("coarse", (LAYOUT_COARSE,)), ("refiner", (LAYOUT_REFINER, LAYOUT_FULL)))
+_PAIR_HINTS = {
+    ("coarse", LAYOUT_REFINER): "give the coarse checkpoint first, then the refiner",
+    ("coarse", LAYOUT_FULL): "a full checkpoint holds every part: load it alone",
+    ("refiner", LAYOUT_COARSE): "the second file must be a refiner checkpoint (refiner_fine_branch.*, "
+                                "refiner_fusion_model.*); a coarse one alone loads with load_checkpoint",
+}
 
 
 def load_checkpoint_pair(
@@ -142,16 +148,19 @@ def load_checkpoint_pair(
 
 
 def build_from_pair(coarse: str | PathLike[str], refiner: str | PathLike[str]) -> nn.Module:
-    """A PatchRefiner sized as the refiner checkpoint's fine branch, with the pair loaded into it (CPU).
+    """A PatchRefiner sized as the refiner checkpoint says, with the pair loaded into it (CPU, training mode).
 
-    Models trained at another width (a reduced configuration) load as well as the published size.
+    The size comes from the model recorded in a depthforge checkpoint's config or else from the refiner's
+    weight shapes, so models trained at another width (a reduced configuration) load as well as the
+    published size.
     """
-    from depthforge.checkpoint import read_checkpoint
+    from depthforge.checkpoint import read_checkpoint, recorded_model
     from depthforge.registry import create_model
 
-    states = _checked([("coarse", read_checkpoint(coarse), str(coarse)),
-                       ("refiner", read_checkpoint(refiner), str(refiner))])
-    described = describe_state_dict(states[1][0])
+    ckpts = [read_checkpoint(coarse), read_checkpoint(refiner)]
+    states = _checked([("coarse", ckpts[0], str(coarse)), ("refiner", ckpts[1], str(refiner))])
+    recorded = recorded_model(ckpts[1])
+    described = recorded if recorded and recorded[0] == "patchrefiner" else describe_state_dict(states[1][0])
     model = create_model("patchrefiner", **(described[1] if described else {}))
     _load_checked(model, states)
     return model
@@ -166,7 +175,7 @@ def _checked(parts: list[tuple[str, Any, str | None]]) -> _Checked:
     from depthforge.checkpoint import extract_state_dict
 
     wanted = dict(_PAIR_ROLES)
-    states = []
+    states: _Checked = []
     for role, ckpt, source in parts:
         label = source or f"the {role} checkpoint"
         try:
@@ -174,12 +183,15 @@ def _checked(parts: list[tuple[str, Any, str | None]]) -> _Checked:
         except CheckpointError as e:
             raise CheckpointError(f"{label}: {e}") from None
         layout = layout_of(state)
+        if layout is None:
+            raise CheckpointError(f"{label}: not a PatchRefiner or ZoeDepth checkpoint ({len(state)} keys)")
+        if layout == LAYOUT_FULL and states:  # it would overwrite the coarse branch just loaded
+            raise CheckpointError(f"{label}: a full checkpoint holds every part, the coarse branch too: "
+                                  "load it alone")
         if layout not in wanted[role]:
-            found = f"a {layout} checkpoint" if layout else "not a PatchRefiner or ZoeDepth checkpoint"
-            raise CheckpointError(
-                f"{label}: {found}, where the pair needs a {' or '.join(wanted[role])} checkpoint (give the "
-                "coarse checkpoint first, then the refiner)"
-            )
+            needed = " or ".join(wanted[role])
+            raise CheckpointError(f"{label}: a {layout} checkpoint, where the pair needs a {needed} one "
+                                  f"({_PAIR_HINTS[role, layout]})")
         states.append((state, source, label))
     return states
 

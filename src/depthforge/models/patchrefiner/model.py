@@ -297,10 +297,10 @@ class PatchRefiner(nn.Module):
         cfg = TileConfig(fitted, split, self.process_shape)
         if image_lr is None:
             image_lr = _resize(image, self.process_shape)
-        elif tuple(image_lr.shape) != (1, 3, *self.process_shape):
+        elif tuple(image_lr.shape) != (1, 3, *self.process_shape) or not image_lr.is_floating_point():
             raise ValueError(
-                f"image_lr must be 1 x 3 x {self.process_shape[0]} x {self.process_shape[1]}, "
-                f"got {tuple(image_lr.shape)}"
+                f"image_lr must be a float 1 x 3 x {self.process_shape[0]} x {self.process_shape[1]} image in "
+                f"[0, 1], got {image_lr.dtype} {tuple(image_lr.shape)}"
             )
         coarse = self.coarse_forward(image_lr.to(device=param.device, dtype=dtype))
         record: list[tuple[Tile, torch.Tensor, torch.Tensor]] = []

@@ -98,7 +98,8 @@ def fit_image(
 
     ``m1`` needs ``H % h == 0`` and ``W % w == 0``; ``m2`` and ``r<N>`` need multiples of ``2h`` and ``2w``
     (half-tile shifts). With ``fit="error"`` a size that does not divide raises with a message that names the
-    ``pad`` and ``crop`` options; rows and columns are never dropped silently.
+    ``pad`` option, and ``crop`` when the cropped region is not empty; rows and columns are never dropped
+    silently.
     """
     if fit not in FIT_OPTIONS:
         raise ValueError(f"unknown fit option {fit!r}: use one of {', '.join(FIT_OPTIONS)}")
