@@ -285,4 +285,7 @@ def test_fit_pad_and_crop_and_errors(model) -> None:
         model.infer(torch.rand(2, 3, 128, 128), patch_split_num=(2, 2))
     with pytest.raises(ValueError, match=r"float image in \[0, 1\], got torch.uint8"):
         model.infer(torch.full((1, 3, 128, 128), 200, dtype=torch.uint8), patch_split_num=(2, 2))
+    with pytest.raises(ValueError, match="image_lr must be a float"):
+        model.infer(torch.rand(1, 3, 128, 128), patch_split_num=(2, 2),
+                    image_lr=torch.zeros(1, 3, *model.process_shape, dtype=torch.uint8))
     assert np.isfinite(padded.numpy()).all()
