@@ -40,3 +40,12 @@ def test_data_error_fields() -> None:
     assert (err.path, err.problem) == ("a/b.png", "8-bit PNG where a 16-bit depth PNG is expected")
     assert str(err) == "a/b.png: 8-bit PNG where a 16-bit depth PNG is expected"
     assert str(DataError(None, "no file")) == "no file"
+
+
+@pytest.mark.parametrize("error", [DataError("odd\nname.png", "corrupt PNG (bad CRC in its b'I\\nAT' chunk)"),
+                                   ConfigError("key: value\r\nmore"), CheckpointError("a.pth\n")])
+def test_messages_with_line_breaks_stay_one_line(error: Exception) -> None:
+    """A file name or a damaged file's bytes may hold line breaks; they are shown escaped."""
+    text = str(error)
+    assert "\n" not in text and "\r" not in text
+    assert "\\n" in text

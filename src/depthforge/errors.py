@@ -20,11 +20,16 @@ def _one_line(message: str) -> str:
     return tail if sep and "Error" in head else last
 
 
+def _escaped(message: str) -> str:
+    """Line breaks inside a message (a file name, a damaged file's bytes) written as ``\\n`` / ``\\r``."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class DepthforgeError(Exception):
-    """Base class of every error depthforge raises on purpose."""
+    """Base class of every error depthforge raises on purpose; its message is always one line."""
 
     def __init__(self, message: str = "") -> None:
-        super().__init__(_one_line(str(message)))
+        super().__init__(_escaped(_one_line(str(message))))
 
 
 class DataError(DepthforgeError, ValueError):

@@ -52,6 +52,18 @@ def test_read_refuses_8_bit(tmp_path: Path) -> None:
         read_depth_png(tmp_path / "c.png")
 
 
+def test_a_damaged_chunk_type_is_named_on_one_line(tmp_path: Path) -> None:
+    """A flipped byte in a chunk's type (here a line feed in ``IDAT``) is shown as bytes, not printed raw."""
+    write_depth_png(tmp_path / "d.png", np.ones((6, 8), np.float32))
+    data = bytearray((tmp_path / "d.png").read_bytes())
+    at = data.index(b"IDAT")
+    data[at + 1] = ord("\n")
+    (tmp_path / "d.png").write_bytes(bytes(data))
+    with pytest.raises(DataError) as caught:
+        read_depth_png(tmp_path / "d.png")
+    assert "\n" not in str(caught.value) and "bad CRC in its b'I\\nAT' chunk" in str(caught.value)
+
+
 def test_dense_encoding_never_writes_missing_for_finite_predictions() -> None:
     from depthforge.io import depth_to_uint16
 

@@ -51,10 +51,9 @@ def _bad_png_chunk(data: bytes) -> str | None:
         length = int.from_bytes(data[pos : pos + 4], "big")
         kind = data[pos + 4 : pos + 8]
         end = pos + 8 + length
-        if end + 4 > len(data):
-            return kind.decode("latin-1")
-        if zlib.crc32(data[pos + 4 : end]) != int.from_bytes(data[end : end + 4], "big"):
-            return kind.decode("latin-1")
+        stored = data[end : end + 4]
+        if len(stored) < 4 or zlib.crc32(data[pos + 4 : end]) != int.from_bytes(stored, "big"):
+            return kind.decode("latin-1") if kind.isalpha() else repr(kind)  # a damaged type: its bytes
         if kind == _IEND:
             return None
         pos = end + 4
