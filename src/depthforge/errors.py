@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 
 _WORKER_MARK = "Original Traceback"
@@ -20,9 +21,12 @@ def _one_line(message: str) -> str:
     return tail if sep and "Error" in head else last
 
 
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines() splits at
+
+
 def _escaped(message: str) -> str:
-    """Line breaks inside a message (a file name, a damaged file's bytes) written as ``\\n`` / ``\\r``."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
+    """Line breaks inside a message (a file name, a damaged file's bytes) written as escapes (``\\n``)."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 class DepthforgeError(Exception):

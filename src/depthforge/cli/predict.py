@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,10 +130,10 @@ def _check_output_options(args: argparse.Namespace) -> None:
         raise ConfigError("a point cloud needs all of --fx --fy --cx --cy, or --fov")
     if args.fov is not None and not 0 < args.fov < 180:
         raise ConfigError(f"--fov must be between 0 and 180 degrees, got {args.fov}")
-    if any(v is not None and not v > 0 for v in (args.fx, args.fy)):
-        raise ConfigError(f"--fx and --fy must be positive focal lengths (pixels), got {args.fx}, {args.fy}")
-    if args.max_depth is not None and not args.max_depth > 0:
-        raise ConfigError(f"--max-depth must be positive (metres), got {args.max_depth}")
+    if any(v is not None and not 0 < v < math.inf for v in (args.fx, args.fy)):
+        raise ConfigError(f"--fx and --fy must be finite positive focal lengths (pixels), got {args.fx}, {args.fy}")
+    if args.max_depth is not None and not 0 < args.max_depth < math.inf:
+        raise ConfigError(f"--max-depth must be a finite positive depth (metres), got {args.max_depth}")
 
 
 def _monocular(args: argparse.Namespace, out: Path) -> int:

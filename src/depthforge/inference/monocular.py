@@ -70,10 +70,14 @@ class MonocularPredictor:
         from depthforge.models.patchrefiner.tiling import FIT_OPTIONS, parse_mode
 
         parse_mode(mode)
-        split = tuple(patch_split_num) if isinstance(patch_split_num, Sequence) else ()
-        if len(split) != 2 or not all(isinstance(n, Integral) and n >= 1 for n in split):
+        try:  # a tuple, a list (YAML) or an array
+            split = () if isinstance(patch_split_num, str) else tuple(patch_split_num)
+        except TypeError:
+            split = ()
+        if len(split) != 2 or not all(isinstance(n, Integral) and not isinstance(n, bool) and n >= 1
+                                      for n in split):
             raise ValueError(f"patch_split_num must be two positive integers, got {patch_split_num!r}")
-        if not isinstance(process_num, Integral) or process_num < 1:
+        if not isinstance(process_num, Integral) or isinstance(process_num, bool) or process_num < 1:
             raise ValueError(f"process_num must be an integer >= 1, got {process_num!r}")
         if fit not in FIT_OPTIONS:
             raise ValueError(f"unknown fit option {fit!r}: use one of {', '.join(FIT_OPTIONS)}")
