@@ -131,7 +131,7 @@ def _check_output_options(args: argparse.Namespace) -> None:
     if args.fov is not None and not 0 < args.fov < 180:
         raise ConfigError(f"--fov must be between 0 and 180 degrees, got {args.fov}")
     if any(v is not None and not 0 < v < math.inf for v in (args.fx, args.fy)):
-        raise ConfigError(f"--fx and --fy must be finite positive focal lengths (pixels), got {args.fx}, {args.fy}")
+        raise ConfigError(f"--fx and --fy must be finite positive focal lengths, got {args.fx}, {args.fy}")
     if args.max_depth is not None and not 0 < args.max_depth < math.inf:
         raise ConfigError(f"--max-depth must be a finite positive depth (metres), got {args.max_depth}")
 
