@@ -67,20 +67,11 @@ class MonocularPredictor:
     def check_options(mode: str, patch_split_num: Sequence[int], process_num: int, fit: str,
                       precision: str) -> None:
         """A ``ValueError`` for a bad tiling or precision option, before any model is built."""
-        from depthforge.models.patchrefiner.tiling import FIT_OPTIONS, parse_mode
+        from depthforge.models.patchrefiner.tiling import check_tiling
 
-        parse_mode(mode)
-        try:  # a tuple, a list (YAML) or an array
-            split = () if isinstance(patch_split_num, str) else tuple(patch_split_num)
-        except TypeError:
-            split = ()
-        if len(split) != 2 or not all(isinstance(n, Integral) and not isinstance(n, bool) and n >= 1
-                                      for n in split):
-            raise ValueError(f"patch_split_num must be two positive integers, got {patch_split_num!r}")
+        check_tiling(mode, patch_split_num, fit)
         if not isinstance(process_num, Integral) or isinstance(process_num, bool) or process_num < 1:
             raise ValueError(f"process_num must be an integer >= 1, got {process_num!r}")
-        if fit not in FIT_OPTIONS:
-            raise ValueError(f"unknown fit option {fit!r}: use one of {', '.join(FIT_OPTIONS)}")
         check_precision(precision)
 
     @classmethod

@@ -41,7 +41,6 @@ __all__ = [
     "describe_state_dict",
     "layout_of",
     "load_checkpoint_pair",
-    "model_state_dict",
 ]
 
 COARSE_PREFIX = "coarse_branch."
@@ -102,15 +101,6 @@ def describe_state_dict(state: Mapping[str, torch.Tensor]) -> tuple[str, dict[st
     if described is None:
         return None
     return "patchrefiner", dict(described[1])
-
-
-def model_state_dict(ckpt: Any) -> dict[str, torch.Tensor]:
-    """The state dict of an official PatchRefiner training checkpoint (``model_state_dict``), or ``ckpt``."""
-    if isinstance(ckpt, Mapping) and isinstance(ckpt.get("model_state_dict"), Mapping):
-        return dict(ckpt["model_state_dict"])
-    if isinstance(ckpt, Mapping):
-        return dict(ckpt)
-    raise CheckpointError(f"expected a checkpoint dict, got {type(ckpt).__name__}")
 
 
 _PAIR_ROLES = (("coarse", (LAYOUT_COARSE,)), ("refiner", (LAYOUT_REFINER, LAYOUT_FULL)))

@@ -19,6 +19,8 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,6 +34,7 @@ __all__ = [
     "Tile",
     "TileConfig",
     "blend_mask",
+    "check_tiling",
     "fit_image",
     "grid_tiles",
     "parse_mode",
@@ -91,6 +94,26 @@ def _multiple(mode: str) -> int:
     return 1 if mode == "m1" else 2
 
 
+def check_tiling(mode: str, patch_split_num: Any, fit: str = "error") -> str:
+    """The mode's kind (``m1``, ``m2``, ``r``) after checking the mode, the split and the fit option.
+
+    ``patch_split_num`` must be two positive integers (a tuple, a list or an array; not booleans).
+    """
+    if fit not in FIT_OPTIONS:
+        raise ValueError(f"unknown fit option {fit!r}: use one of {', '.join(FIT_OPTIONS)}")
+    kind, _ = parse_mode(mode)
+    split: tuple[object, ...] = ()
+    if not isinstance(patch_split_num, str):
+        try:
+            split = tuple(patch_split_num)
+        except TypeError:
+            pass
+    if len(split) != 2 or not all(isinstance(n, Integral) and not isinstance(n, bool) and int(n) >= 1
+                                  for n in split):
+        raise ValueError(f"patch_split_num must be two positive integers, got {patch_split_num!r}")
+    return kind
+
+
 def fit_image(
     image_shape: tuple[int, int], split: tuple[int, int], mode: str, fit: str = "error"
 ) -> tuple[int, int]:
@@ -101,12 +124,7 @@ def fit_image(
     ``pad`` option, and ``crop`` when the cropped region is not empty; rows and columns are never dropped
     silently.
     """
-    if fit not in FIT_OPTIONS:
-        raise ValueError(f"unknown fit option {fit!r}: use one of {', '.join(FIT_OPTIONS)}")
-    kind, _ = parse_mode(mode)
-    if len(split) != 2 or min(split) < 1:
-        raise ValueError(f"patch_split_num must be two positive integers, got {tuple(split)}")
-    k = _multiple(kind)
+    k = _multiple(check_tiling(mode, split, fit))
     height, width = image_shape
     mh, mw = k * split[0], k * split[1]
     if height % mh == 0 and width % mw == 0:
