@@ -4,7 +4,11 @@ glibc serves every block above its mmap threshold (adjusted at run time, but nev
 mapping and unmaps it on free. A forward pass at full size allocates and frees hundreds of activations of
 10-230 MB, so each one is faulted in and zeroed by the kernel page by page, again on every call: about a
 tenth of a ZoeDepth or PatchRefiner forward on CPUs. Raising the threshold serves them from the heap, whose
-freed blocks are reused. Results are unchanged; the price is some heap fragmentation (a higher peak).
+freed blocks are reused. The trim threshold is raised with it: at glibc's default (128 KiB, fixed once the mmap
+threshold is set by hand) every large block freed at the top of the heap is handed back at once and faulted
+in again by the next allocation, which cost a ZoeDepth forward about 500 000 page faults and 2 s of system
+time. Results are unchanged; the price is some heap fragmentation, and up to ``threshold`` bytes of freed
+heap that the process keeps instead of returning them.
 
 The console scripts (``depthforge``, ``python main.py``, ``tools/*.py``) and the benchmarks call
 :func:`retain_large_blocks` at start; programs that use the Python API may call it themselves.
@@ -22,12 +26,13 @@ __all__ = ["DEFAULT_THRESHOLD", "retain_large_blocks"]
 
 DEFAULT_THRESHOLD = 1 << 30
 """Blocks up to 1 GiB come from the heap (every activation of the published models at 4K tiling)."""
-_M_MMAP_THRESHOLD = -3  # mallopt parameter number (malloc.h)
+_M_TRIM_THRESHOLD = -1  # mallopt parameter numbers (malloc.h)
+_M_MMAP_THRESHOLD = -3
 _applied: int | None = None
 
 
 def retain_large_blocks(threshold: int = DEFAULT_THRESHOLD) -> bool:
-    """Serve allocations up to ``threshold`` bytes from the heap, so freed large tensors are reused.
+    """Serve allocations up to ``threshold`` bytes from the heap and keep as much freed heap for reuse.
 
     Returns whether the setting is in effect: False off glibc (other C libraries, macOS, Windows) or with
     ``DEPTHFORGE_MALLOC=system``. Calling it again with the same threshold does nothing.
@@ -46,7 +51,7 @@ def retain_large_blocks(threshold: int = DEFAULT_THRESHOLD) -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    if not mallopt(_M_MMAP_THRESHOLD, int(threshold)):
+    if not (mallopt(_M_MMAP_THRESHOLD, int(threshold)) and mallopt(_M_TRIM_THRESHOLD, int(threshold))):
         return False
     _applied = threshold
     return True
