@@ -93,19 +93,25 @@ def test_unknown_precision_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
     assert "{" + ",".join(PRECISIONS) + "}" in capsys.readouterr().out
 
 
-def test_patchrefiner_pair_of_a_reduced_model_and_a_swapped_pair(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """The reference's coarse + refiner files of a model trained at another width run as they are; the same
-    files given in the wrong order are one error line naming the file, not a silently wrong model."""
-    _images(tmp_path / "in", 128, 128)
+def _reference_pair(folder: Path) -> tuple[Path, Path, dict[str, torch.Tensor]]:
+    """A reduced PatchRefiner (trained at 64 x 64) written as the reference's coarse and refiner files."""
     torch.manual_seed(0)
     state = create_model("patchrefiner", **model_test_kwargs("patchrefiner")).state_dict()
-    coarse, refiner = tmp_path / "checkpoint_24.pth", tmp_path / "checkpoint_36.pth"
+    coarse, refiner = folder / "checkpoint_24.pth", folder / "checkpoint_36.pth"
     n = len("coarse_branch.")
     coarse_sd = {k[n:]: v for k, v in state.items() if k.startswith("coarse_branch.")}
     torch.save({"epoch": 23, "model_state_dict": coarse_sd}, coarse)
     refiner_sd = {k: v for k, v in state.items() if not k.startswith("coarse_branch.")}
     torch.save({"epoch": 35, "model_state_dict": refiner_sd}, refiner)
+    return coarse, refiner, state
+
+
+def test_patchrefiner_pair_of_a_reduced_model_and_a_swapped_pair(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The reference's coarse + refiner files of a model trained at another width run as they are; the same
+    files given in the wrong order are one error line naming the file, not a silently wrong model."""
+    _images(tmp_path / "in", 128, 128)
+    coarse, refiner, _ = _reference_pair(tmp_path)
     image, out = str(tmp_path / "in" / "rgb.png"), tmp_path / "out"
     assert main(["predict", "--ckpt", str(coarse), str(refiner), "--image", image, "--out", str(out),
                  "--patch-split-num", "2", "2"]) == 0
@@ -118,7 +124,45 @@ def test_patchrefiner_pair_of_a_reduced_model_and_a_swapped_pair(tmp_path: Path,
     assert "coarse checkpoint first" in err[0]
 
 
+def test_process_shape_runs_a_pair_at_the_size_it_was_trained_at(tmp_path: Path) -> None:
+    """The reference's files do not record the process shape: --process-shape gives the model's own output,
+    where the default size (384 x 512) gives another."""
+    from depthforge.models.patchrefiner import PatchRefiner
+
+    _images(tmp_path / "in", 128, 128)
+    coarse, refiner, state = _reference_pair(tmp_path)
+    image = tmp_path / "in" / "rgb.png"
+    depth = {}
+    for name, extra in (("own", ["--process-shape", "64", "64"]), ("default", [])):
+        assert main(["predict", "--ckpt", str(coarse), str(refiner), "--image", str(image),
+                     "--out", str(tmp_path / name), "--patch-split-num", "2", "2", *extra]) == 0
+        depth[name] = read_npy(tmp_path / name / "rgb.npy")
+    model = create_model("patchrefiner", **model_test_kwargs("patchrefiner"))
+    assert isinstance(model, PatchRefiner) and model.process_shape == (64, 64)
+    model.load_state_dict(state)
+    rgb = cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+    with torch.inference_mode():
+        expected = model.eval().infer(torch.from_numpy(rgb).permute(2, 0, 1)[None], mode="m1",
+                                      patch_split_num=(2, 2), process_num=4)["depth"][0, 0].numpy()
+    np.testing.assert_allclose(depth["own"], expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(depth["default"] - expected).max() > 1e-3
+
+
+def test_zoedepth_sees_the_process_shape() -> None:
+    from depthforge.inference.monocular import ZOEDEPTH_SHAPE, MonocularPredictor
+
+    model = create_model("zoedepth_n", **model_test_kwargs("zoedepth_n")).eval()
+    seen: list[tuple[int, ...]] = []
+    model.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape[-2:])))
+    image = np.random.default_rng(0).random((50, 70, 3), dtype=np.float32)
+    for shape in (None, (64, 96)):
+        depth = MonocularPredictor(model, process_shape=shape).predict(image)
+        assert depth.shape == (50, 70)
+    assert seen == [ZOEDEPTH_SHAPE, (64, 96)]
+
+
 @pytest.mark.parametrize(("options", "message"), [
+    (["--process-shape", "100", "64"], r"process_shape must be two positive multiples of 32, got \(100, 64\)"),
     (["--mode", "m3"], "unknown tiling mode 'm3'"),
     (["--process-num", "0"], "process_num must be an integer >= 1"),
     (["--patch-split-num", "0", "2"], "patch_split_num must be two positive integers"),

@@ -49,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patch-split-num", type=int, nargs=2, default=(4, 4), metavar=("ROWS", "COLS"),
                    help="PatchRefiner tiles per image side (default 4 4)")
     p.add_argument("--process-num", type=int, default=4, help="PatchRefiner: tiles per forward")
+    p.add_argument("--process-shape", type=int, nargs=2, default=None, metavar=("H", "W"),
+                   help="size the network sees, multiples of 32 (default: the checkpoint's, else 384 512); "
+                        "needed for a model trained at another size, which the reference's files do not record")
     p.add_argument("--fit", choices=("error", "pad", "crop"), default="error",
                    help="PatchRefiner: an image the tiling does not divide is an error, padded or cropped")
     p.add_argument("--gray-scale", action="store_true", help="grey preview instead of the Spectral colour map")
@@ -144,7 +147,8 @@ def _monocular(args: argparse.Namespace, out: Path) -> int:
     images = _images(args.image)
     predictor = MonocularPredictor.from_checkpoints(
         args.ckpt, device=args.device, mode=args.mode, patch_split_num=tuple(args.patch_split_num),
-        process_num=args.process_num, fit=args.fit, precision=args.precision)
+        process_num=args.process_num, fit=args.fit, precision=args.precision,
+        process_shape=tuple(args.process_shape) if args.process_shape else None)
     for path in tqdm(images, desc="predict", unit="img"):
         image, notes = read_user_image(path)
         for note in notes:

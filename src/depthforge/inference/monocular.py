@@ -17,7 +17,7 @@ from depthforge.errors import CheckpointError, ConfigError, DataError
 from depthforge.inference.device import resolve_device
 from depthforge.inference.precision import autocast, check_precision
 
-ZOEDEPTH_SHAPE = (384, 512)  # the coarse model's process shape (H, W)
+ZOEDEPTH_SHAPE = (384, 512)  # ZoeDepth-N's process shape (H, W), as PatchRefiner's coarse branch sees it
 
 
 def read_user_image(path: str | Path) -> tuple[np.ndarray, list[str]]:
@@ -59,20 +59,34 @@ class MonocularPredictor:
     fit: str = "error"
     precision: str = "32-true"
     """``32-true``, ``bf16-mixed`` or ``16-mixed`` (:mod:`depthforge.inference.precision`)."""
+    process_shape: tuple[int, int] | None = None
+    """Size the network sees (ZoeDepth: the whole image; PatchRefiner: the whole image and each tile). None:
+    the model's own (384 x 512 for ZoeDepth). The reference's checkpoint files do not record it, so a model
+    trained at another size needs it; for a PatchRefiner it is set on the model."""
 
     def __post_init__(self) -> None:
-        self.check_options(self.mode, self.patch_split_num, self.process_num, self.fit, self.precision)
+        from depthforge.models.patchrefiner import PatchRefiner
+
+        self.check_options(self.mode, self.patch_split_num, self.process_num, self.fit, self.precision,
+                           self.process_shape)
+        if self.process_shape is not None:
+            self.process_shape = (int(self.process_shape[0]), int(self.process_shape[1]))
+            if isinstance(self.model, PatchRefiner):
+                self.model.process_shape = self.process_shape
 
     @staticmethod
     def check_options(mode: str, patch_split_num: Sequence[int], process_num: int, fit: str,
-                      precision: str) -> None:
-        """A ``ValueError`` for a bad tiling or precision option, before any model is built."""
+                      precision: str, process_shape: Sequence[int] | None = None) -> None:
+        """A ``ValueError`` for a bad tiling, precision or shape option, before any model is built."""
+        from depthforge.models.patchrefiner.model import check_process_shape
         from depthforge.models.patchrefiner.tiling import check_tiling
 
         check_tiling(mode, patch_split_num, fit)
         if not isinstance(process_num, Integral) or isinstance(process_num, bool) or process_num < 1:
             raise ValueError(f"process_num must be an integer >= 1, got {process_num!r}")
         check_precision(precision)
+        if process_shape is not None:
+            check_process_shape(process_shape)
 
     @classmethod
     def from_checkpoints(cls, paths: Sequence[str | Path], device: str = "cpu", **options: object
@@ -81,7 +95,7 @@ class MonocularPredictor:
         from depthforge.checkpoint import build_from_checkpoint
         from depthforge.models.contract import contract_of
 
-        names = ("mode", "patch_split_num", "process_num", "fit", "precision")
+        names = ("mode", "patch_split_num", "process_num", "fit", "precision", "process_shape")
         unknown = sorted(set(options) - set(names))
         if unknown:
             raise ConfigError(f"unknown predictor option(s) {', '.join(unknown)}: use {', '.join(names)}")
@@ -120,7 +134,8 @@ class MonocularPredictor:
             except ValueError as exc:  # e.g. a tiling that does not fit the image
                 raise DataError(name, str(exc)) from None
         else:
-            small = F.interpolate(x, size=ZOEDEPTH_SHAPE, mode="bilinear", align_corners=True)
+            small = F.interpolate(x, size=self.process_shape or ZOEDEPTH_SHAPE, mode="bilinear",
+                                  align_corners=True)
             depth = self.model(small)["depth"]
             depth = F.interpolate(depth.float(), size=x.shape[-2:], mode="bilinear", align_corners=False)
         return depth

@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import random
 from collections.abc import Iterator, Mapping, Sequence
+from numbers import Integral
 from typing import Any, ClassVar
 
 import torch
@@ -46,7 +47,7 @@ from depthforge.models.patchrefiner.tiling import (
 )
 from depthforge.models.zoedepth.model import FEATURE_KEYS, ZoeDepth
 
-__all__ = ["PROCESS_SHAPE", "REFINER_TARGETS", "PatchRefiner", "patchrefiner"]
+__all__ = ["PROCESS_SHAPE", "REFINER_TARGETS", "PatchRefiner", "check_process_shape", "patchrefiner"]
 
 PROCESS_SHAPE = (384, 512)
 """Size at which both branches see the whole image and every tile."""
@@ -60,6 +61,14 @@ _UNUSED = (
     _FINE + "core.core.pretrained.model.head.",
     _FINE + "core.core.scratch.refinenet4.resConfUnit1.",
 )
+
+
+def check_process_shape(shape: Sequence[int]) -> tuple[int, int]:
+    """``shape`` as ``(height, width)``; a ``ValueError`` unless it is two positive multiples of 32."""
+    ok = len(shape) == 2 and all(isinstance(s, Integral) and not isinstance(s, bool) for s in shape)
+    if not ok or min(shape) <= 0 or shape[0] % 32 or shape[1] % 32:
+        raise ValueError(f"process_shape must be two positive multiples of 32, got {tuple(shape)}")
+    return int(shape[0]), int(shape[1])
 
 
 def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
@@ -99,17 +108,13 @@ class PatchRefiner(nn.Module):
             raise ValueError(
                 f"unknown refiner_target {refiner_target!r}: use one of {', '.join(REFINER_TARGETS)}"
             )
-        shape = tuple(int(s) for s in process_shape)
-        if len(shape) != 2 or shape[0] % 32 or shape[1] % 32 or min(shape) <= 0:
-            raise ValueError(
-                f"process_shape must be two positive multiples of 32, got {tuple(process_shape)}"
-            )
+        shape = check_process_shape(process_shape)
         # both branches share the depth range, as the reference's configurations do
         kwargs = {**dict(branch_kwargs or {}), "min_depth": float(min_depth), "max_depth": float(max_depth)}
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
         self.refiner_target = refiner_target
-        self.process_shape: tuple[int, int] = (shape[0], shape[1])
+        self.process_shape: tuple[int, int] = shape
         self.coarse_branch = ZoeDepth(**kwargs)
         self.refiner_fine_branch = ZoeDepth(**kwargs)
         # As the reference: the fine branch starts from the coarse branch's weights.
